@@ -1,0 +1,29 @@
+-- Objects Ent cannot express, declared by hand. `migrate diff` compares this
+-- file (plus the Ent schema) with what migrations/ builds and writes the
+-- difference as a new migration. Keep it declarative: plain CREATE
+-- statements, no data, runnable on a clean database.
+
+-- set_updated_at keeps updated_at in the database's hands on every UPDATE,
+-- whoever runs it (the API, psql, a script):
+--   * an UPDATE that changes any column sets updated_at to the transaction
+--     time, and never to a value at or before the row's previous one, so it
+--     strictly increases per row even when transactions start out of order;
+--   * an UPDATE that changes nothing leaves updated_at alone;
+--   * created_at never changes, and a client-supplied updated_at is ignored.
+CREATE FUNCTION set_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.created_at := OLD.created_at;
+  NEW.updated_at := OLD.updated_at;
+  IF NEW IS NOT DISTINCT FROM OLD THEN
+    RETURN NEW;
+  END IF;
+  NEW.updated_at := greatest(now(), OLD.updated_at + interval '1 microsecond');
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER tasks_set_updated_at
+  BEFORE UPDATE ON tasks
+  FOR EACH ROW
+  EXECUTE FUNCTION set_updated_at();
