@@ -102,7 +102,8 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 
-	dir, err := os.MkdirTemp("", "pgtemp-")
+	removeStale()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: %w", err)
 	}
@@ -303,6 +304,30 @@ func (s *Server) tailLog() string {
 		b = b[len(b)-4000:]
 	}
 	return string(bytes.TrimSpace(b))
+}
+
+const dirPrefix = "pgtemp-"
+
+// removeStale deletes the directories of servers whose owner was killed
+// before it could call Stop (Pdeathsig stops the server itself, but the
+// files stay). A directory counts as stale once its postmaster is gone and
+// it is older than a minute, so one being set up right now is left alone.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || time.Since(fi.ModTime()) < time.Minute {
+			continue
+		}
+		pidFile, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			first, _, _ := strings.Cut(string(pidFile), "\n")
+			if pid, err := strconv.Atoi(first); err == nil && syscall.Kill(pid, 0) == nil {
+				continue // still running
+			}
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func ping(ctx context.Context, dsn string) error {

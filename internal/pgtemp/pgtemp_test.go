@@ -66,3 +66,31 @@ func TestMissingBinaries(t *testing.T) {
 		t.Fatalf("Start with an empty bin dir: %v; want ErrNoBinaries", err)
 	}
 }
+
+func TestStaleDirectoriesAreRemoved(t *testing.T) {
+	stale, err := os.MkdirTemp("", "pgtemp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := os.MkdirTemp("", "pgtemp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(fresh)
+	s, err := pgtemp.Start(context.Background())
+	if err != nil {
+		t.Skip(err) // covered by TestStartQueryRestartStop
+	}
+	defer s.Stop()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale directory still there: %v", err)
+		os.RemoveAll(stale)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh directory was removed: %v", err)
+	}
+}
