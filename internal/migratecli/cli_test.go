@@ -1,0 +1,222 @@
+package migratecli_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tasks/internal/dbtest"
+	"tasks/internal/migratecli"
+)
+
+var cluster *dbtest.Cluster
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m, &cluster)) }
+
+// run calls the command in-process with a fixed environment.
+func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = migratecli.Run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// writeDir creates a migration directory with the given files, hashed by
+// the command itself.
+func writeDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := run(t, nil, "hash", "--dir", "file://"+dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestApplyStatusThroughTheCommand(t *testing.T) {
+	url := cluster.Empty(t)
+	dir := writeDir(t, map[string]string{
+		"20240101000000_a.sql": "CREATE TABLE a (id int);\n",
+		"20240102000000_b.sql": "CREATE TABLE b (id int);\n",
+	})
+	env := map[string]string{"DATABASE_URL": url}
+
+	out, _, err := run(t, env, "status", "--dir", "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Migration Status: PENDING\n" +
+		"  -- Current Version: No migration applied yet\n" +
+		"  -- Next Version:    20240101000000\n" +
+		"  -- Executed Files:  0\n" +
+		"  -- Pending Files:   2\n"
+	if out != want {
+		t.Fatalf("status before apply:\n%s\nwant:\n%s", out, want)
+	}
+
+	if out, _, err = run(t, env, "apply", "--dir", "file://"+dir, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "Migrating to version 20240101000000 (1 migrations in total):\n") {
+		t.Fatalf("apply 1 output:\n%s", out)
+	}
+	if out, _, err = run(t, env, "apply", "--dir", "file://"+dir); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "Migrating to version 20240102000000 from 20240101000000 (1 migrations in total):\n") {
+		t.Fatalf("apply rest output:\n%s", out)
+	}
+	out, _, err = run(t, env, "status", "--dir", "file://"+dir)
+	if err != nil || !strings.HasPrefix(out, "Migration Status: OK\n  -- Current Version: 20240102000000\n  -- Next Version:    Already at latest version\n  -- Executed Files:  2\n  -- Pending Files:   0\n") {
+		t.Fatalf("status after apply (%v):\n%s", err, out)
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	dir := writeDir(t, map[string]string{"1.sql": "SELECT 1;\n"})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"apply", "--dir", "file://" + dir}, "no database URL"},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "mysql://x"}, "database URL must look like postgres://"},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "zero"}, `N must be a positive number, got "zero"`},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--tx-mode", "some"}, `unknown transaction mode "some"`},
+		{[]string{"status", "--dir", "file://" + dir, "extra"}, "takes no arguments"},
+		{[]string{"apply", "--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		_, _, err := run(t, nil, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("migrate %v: err = %v; want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestUnreachableDatabaseFailsFast(t *testing.T) {
+	// A listener that accepts and never answers: the worst kind of outage.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	dir := writeDir(t, map[string]string{"1.sql": "SELECT 1;\n"})
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := run(t, nil, "apply", "--dir", "file://"+dir, "--connect-timeout", "1s",
+			"--url", "postgres://u:secret@"+l.Addr().String()+"/db?sslmode=disable")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cannot connect to postgres://u:xxxxx@"+l.Addr().String()) {
+			t.Fatalf("err = %v; want a clear connection error with the password hidden", err)
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Fatalf("error leaks the password: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("apply hung on an unreachable database")
+	}
+
+	// Nothing listening at all.
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l2.Addr().String()
+	l2.Close()
+	_, _, err = run(t, nil, "apply", "--dir", "file://"+dir, "--url", "postgres://u@"+addr+"/db?sslmode=disable")
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v; want connection refused", err)
+	}
+}
+
+// TestConcurrentProcesses runs five real `migrate apply` processes at once
+// on a fresh database: every file must run exactly once and all must
+// succeed.
+func TestConcurrentProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "migrate")
+	if out, err := exec.Command("go", "build", "-o", bin, "tasks/cmd/migrate").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	url := cluster.Empty(t)
+	files := map[string]string{}
+	for i, v := range []string{"1", "2", "3", "4"} {
+		body := "INSERT INTO runs VALUES (" + v + ");\nSELECT pg_sleep(0.02);\n"
+		if i == 0 {
+			body = "CREATE TABLE runs (file int);\n" + body
+		}
+		files[v+"_f.sql"] = body
+	}
+	dir := writeDir(t, files)
+
+	const procs = 5
+	var wg sync.WaitGroup
+	outs := make([]string, procs)
+	errs := make([]error, procs)
+	for i := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, "apply", "--dir", "file://"+dir, "--url", url)
+			b, err := cmd.CombinedOutput()
+			outs[i], errs[i] = string(b), err
+		}()
+	}
+	wg.Wait()
+	applied := 0
+	for i := range procs {
+		if errs[i] != nil {
+			t.Errorf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+		applied += strings.Count(outs[i], "-- migrating version")
+	}
+	if applied != 4 {
+		t.Errorf("files applied across processes = %d; want 4\n%s", applied, strings.Join(outs, "\n---\n"))
+	}
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n, distinct int
+	if err := db.QueryRow("SELECT count(*), count(DISTINCT file) FROM runs").Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || distinct != 4 {
+		t.Fatalf("runs has %d rows (%d distinct); want each of the 4 files once", n, distinct)
+	}
+}
