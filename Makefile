@@ -1,0 +1,46 @@
+# Everyday commands. Nothing needs to be installed globally: binaries are
+# built into bin/ and PostgreSQL is started on demand when DATABASE_URL is
+# not set.
+
+GO        ?= go
+BIN       := bin
+ENV       ?= local
+MIGRATE   := $(BIN)/migrate
+
+.PHONY: all build generate diff migrate status hash validate lint test test-short clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+generate:
+	$(GO) generate ./...
+
+$(MIGRATE): build
+
+# Apply pending migrations to $$DATABASE_URL (or the env's url in atlas.hcl).
+migrate: $(MIGRATE)
+	$(MIGRATE) apply --env $(ENV)
+
+status: $(MIGRATE)
+	$(MIGRATE) status --env $(ENV)
+
+# Rewrite migrations/atlas.sum after editing a file that was never applied.
+hash: $(MIGRATE)
+	$(MIGRATE) hash --env $(ENV)
+
+# The README's test command: every package against real PostgreSQL (a
+# throwaway server unless TEST_DATABASE_URL is set), under the race detector.
+test:
+	$(GO) test -race -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)
