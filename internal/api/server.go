@@ -1,0 +1,160 @@
+// Package api is the HTTP side of the task service: routes, handlers, the
+// mapping of errors to RFC 9457 problems, readiness, and Run, which the
+// api binary calls.
+package api
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// OpenAPI is the API's description, served at /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// handler is an HTTP handler that returns its error instead of writing it,
+// so that one place (serve) turns every error into a response.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// Config holds the server's dependencies and settings.
+type Config struct {
+	Log   *slog.Logger
+	Tasks taskStore
+	// Ready reports whether the service can serve (database reachable,
+	// schema at the expected version); nil means always ready.
+	Ready func(ctx context.Context) error
+	// RequestTimeout bounds each request's database work (default 5s), so
+	// a database that stops answering yields 503s, not hung requests.
+	RequestTimeout time.Duration
+}
+
+// NewServer returns the service's HTTP handler.
+func NewServer(c Config) http.Handler {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Second
+	}
+	if c.Ready == nil {
+		c.Ready = func(context.Context) error { return nil }
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, c)
+	return recoverPanics(c.Log, mux)
+}
+
+// serve adapts a handler: it bounds the request's time and writes any
+// error it returns as a problem.
+func serve(c Config, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), c.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		if err := h(w, r); err != nil {
+			writeProblem(c.Log, w, errorResponse(c.Log, r, err))
+		}
+	})
+}
+
+// fixed answers every request with the same problem (404 for unknown
+// paths, 405 for known paths with the wrong method).
+func fixed(c Config, p func() *problem) http.Handler {
+	return serve(c, func(http.ResponseWriter, *http.Request) error { return p() })
+}
+
+func methodNotAllowed(allow string) func() *problem {
+	return func() *problem {
+		return newProblem(http.StatusMethodNotAllowed, "allowed methods: "+allow).with("Allow", allow)
+	}
+}
+
+func handleHealth() handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return encode(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+	}
+}
+
+func handleReady(ready func(context.Context) error) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := ready(r.Context()); err != nil {
+			return newProblem(http.StatusServiceUnavailable, err.Error()).with("Retry-After", "1")
+		}
+		return encode(w, http.StatusOK, "application/json", map[string]string{"status": "ready"})
+	}
+}
+
+func handleOpenAPI() handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, err := w.Write(OpenAPI)
+		return err
+	}
+}
+
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeProblem(log, w, newProblem(http.StatusInternalServerError, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Readiness checks that the database answers and that its Atlas revision
+// table records head, the last embedded migration, as fully applied. Once
+// seen at head the schema check is not repeated.
+type Readiness struct {
+	DB   *sql.DB
+	Head string
+
+	atHead atomic.Bool
+}
+
+// Check implements Config.Ready.
+func (rd *Readiness) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := rd.DB.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %v", err)
+	}
+	if rd.atHead.Load() || rd.Head == "" {
+		return nil
+	}
+	// The table is where `migrate apply` put it: in its own schema by
+	// default, or on the search_path when the URL bound one.
+	var table sql.NullString
+	err := rd.DB.QueryRowContext(ctx, `SELECT coalesce(
+		to_regclass('atlas_schema_revisions.atlas_schema_revisions'),
+		to_regclass('atlas_schema_revisions'))::text`).Scan(&table)
+	if err != nil {
+		return fmt.Errorf("database unreachable: %v", err)
+	}
+	if !table.Valid {
+		return fmt.Errorf("schema not migrated: no revision table (run migrate apply)")
+	}
+	var ok bool
+	err = rd.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table.String+
+		` WHERE version = $1 AND applied = total AND coalesce(error, '') = '')`, rd.Head).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("read revisions: %v", err)
+	}
+	if !ok {
+		return fmt.Errorf("schema not at version %s (run migrate apply)", rd.Head)
+	}
+	rd.atHead.Store(true)
+	return nil
+}

@@ -1,0 +1,340 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"tasks/internal/store"
+)
+
+// taskStore is what the handlers need of the store.
+type taskStore interface {
+	Create(ctx context.Context, title string, done bool) (store.Task, error)
+	Get(ctx context.Context, id int64) (store.Task, error)
+	List(ctx context.Context, p store.ListParams) ([]store.Task, error)
+	Update(ctx context.Context, id int64, c store.Changes, v store.Version) (store.Task, error)
+	Delete(ctx context.Context, id int64, v store.Version) error
+}
+
+// Page sizes of GET /tasks.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+func handleCreate(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		fields, errs, err := decodeObject(w, r, "title", "done")
+		if err != nil {
+			return err
+		}
+		title, ferr := fields["title"].title()
+		if ferr != nil {
+			errs = append(errs, *ferr)
+		}
+		done := false
+		if f := fields["done"]; f.set {
+			if done, ferr = f.boolean("done"); ferr != nil {
+				errs = append(errs, *ferr)
+			}
+		}
+		if len(errs) > 0 {
+			return invalid(errs...)
+		}
+		t, err := tasks.Create(r.Context(), title, done)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/tasks/"+strconv.FormatInt(t.ID, 10))
+		return writeTask(w, http.StatusCreated, t)
+	}
+}
+
+func handleGet(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := taskID(r)
+		if err != nil {
+			return err
+		}
+		t, err := tasks.Get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, etag(t.UpdatedAt)) {
+			w.Header().Set("ETag", etag(t.UpdatedAt))
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		return writeTask(w, http.StatusOK, t)
+	}
+}
+
+type listJSON struct {
+	Items      []taskJSON `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+func handleList(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := listParams(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		// One row more than asked tells whether another page exists.
+		want := p.Limit
+		p.Limit++
+		ts, err := tasks.List(r.Context(), p)
+		if err != nil {
+			return err
+		}
+		out := listJSON{Items: make([]taskJSON, 0, min(len(ts), want))}
+		for i, t := range ts {
+			if i == want {
+				c := encodeCursor(ts[want-1].ID)
+				out.NextCursor = &c
+				break
+			}
+			out.Items = append(out.Items, toJSON(t))
+		}
+		return encode(w, http.StatusOK, "application/json", out)
+	}
+}
+
+// handleReplace serves PUT and POST /tasks/{id}: both fields are required.
+func handleReplace(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, v, err := target(r)
+		if err != nil {
+			return err
+		}
+		fields, errs, err := decodeObject(w, r, "title", "done")
+		if err != nil {
+			return err
+		}
+		title, ferr := fields["title"].title()
+		if ferr != nil {
+			errs = append(errs, *ferr)
+		}
+		done, ferr := fields["done"].boolean("done")
+		if ferr != nil {
+			errs = append(errs, *ferr)
+		}
+		if len(errs) > 0 {
+			return invalid(errs...)
+		}
+		t, err := tasks.Update(r.Context(), id, store.Changes{Title: &title, Done: &done}, v)
+		if err != nil {
+			return preconditionOr(v, err)
+		}
+		return writeTask(w, http.StatusOK, t)
+	}
+}
+
+// handlePatch changes the fields given; absent fields stay, null is
+// invalid, and an empty patch returns the task unchanged.
+func handlePatch(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, v, err := target(r)
+		if err != nil {
+			return err
+		}
+		fields, errs, err := decodeObject(w, r, "title", "done")
+		if err != nil {
+			return err
+		}
+		var c store.Changes
+		if f := fields["title"]; f.set {
+			title, ferr := f.title()
+			if ferr != nil {
+				errs = append(errs, *ferr)
+			}
+			c.Title = &title
+		}
+		if f := fields["done"]; f.set {
+			done, ferr := f.boolean("done")
+			if ferr != nil {
+				errs = append(errs, *ferr)
+			}
+			c.Done = &done
+		}
+		if len(errs) > 0 {
+			return invalid(errs...)
+		}
+		t, err := tasks.Update(r.Context(), id, c, v)
+		if err != nil {
+			return preconditionOr(v, err)
+		}
+		return writeTask(w, http.StatusOK, t)
+	}
+}
+
+func handleDelete(tasks taskStore) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, v, err := target(r)
+		if err != nil {
+			return err
+		}
+		if err := tasks.Delete(r.Context(), id, v); err != nil {
+			return preconditionOr(v, err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// preconditionOr turns "not found" into 412 for If-Match: *, which
+// RFC 9110 §13.1.1 makes false when there is no current representation.
+func preconditionOr(v store.Version, err error) error {
+	if v.Any && errors.Is(err, store.ErrNotFound) {
+		return newProblem(http.StatusPreconditionFailed, "If-Match: * but there is no task with this id")
+	}
+	return err
+}
+
+func writeTask(w http.ResponseWriter, status int, t store.Task) error {
+	w.Header().Set("ETag", etag(t.UpdatedAt))
+	return encode(w, status, "application/json", toJSON(t))
+}
+
+// taskID parses the {id} path segment; anything but a positive 64-bit
+// integer names no task.
+func taskID(r *http.Request) (int64, error) {
+	s := r.PathValue("id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+		return 0, newProblem(http.StatusNotFound, "no task with this id")
+	}
+	return id, nil
+}
+
+// target parses the id and If-Match of a write.
+func target(r *http.Request) (int64, store.Version, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return 0, store.Version{}, err
+	}
+	v, err := ifMatch(r.Header.Values("If-Match"))
+	return id, v, err
+}
+
+// ifMatch parses If-Match (RFC 9110 §13.1.1): "*" or a list of strong
+// entity tags of the form this API issues. Weak tags never match a strong
+// comparison, so a list of only weak tags can never succeed: 412.
+func ifMatch(values []string) (store.Version, error) {
+	var v store.Version
+	if len(values) == 0 {
+		return v, nil
+	}
+	bad := invalid(fieldError{Name: "If-Match", In: "header", Reason: `must be "*" or a list of entity tags such as "1732500000123456"`})
+	sawWeak := false
+	for _, line := range values {
+		for _, tag := range strings.Split(line, ",") {
+			tag = strings.TrimSpace(tag)
+			switch {
+			case tag == "*":
+				v.Any = true
+			case strings.HasPrefix(tag, `W/"`) && strings.HasSuffix(tag, `"`) && len(tag) > 3:
+				sawWeak = true
+			case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"':
+				us, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64)
+				if err != nil {
+					// A well-formed tag this API never issued matches nothing.
+					sawWeak = true
+					continue
+				}
+				v.UpdatedAt = append(v.UpdatedAt, time.UnixMicro(us))
+			default:
+				return v, bad
+			}
+		}
+	}
+	if v.Any {
+		return store.Version{Any: true}, nil
+	}
+	if len(v.UpdatedAt) == 0 && sawWeak {
+		// Nothing can match; the zero time is before every updated_at.
+		v.UpdatedAt = []time.Time{{}}
+	}
+	return v, nil
+}
+
+// noneMatch evaluates If-None-Match for a GET (weak comparison).
+func noneMatch(header, current string) bool {
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == current {
+			return true
+		}
+	}
+	return false
+}
+
+func listParams(q url.Values) (store.ListParams, error) {
+	p := store.ListParams{Limit: defaultLimit}
+	var errs []fieldError
+	bad := func(name, reason string) { errs = append(errs, fieldError{Name: name, In: "query", Reason: reason}) }
+	for name, vs := range q {
+		if len(vs) > 1 {
+			bad(name, "given more than once")
+			continue
+		}
+		v := vs[0]
+		switch name {
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxLimit {
+				bad(name, fmt.Sprintf("must be a whole number from 1 to %d", maxLimit))
+			}
+			p.Limit = n
+		case "done":
+			switch v {
+			case "true":
+				p.Done = ptr(true)
+			case "false":
+				p.Done = ptr(false)
+			default:
+				bad(name, "must be true or false")
+			}
+		case "after":
+			id, ok := decodeCursor(v)
+			if !ok {
+				bad(name, "must be a next_cursor value from a previous page")
+			}
+			p.Before = id
+		default:
+			bad(name, "unknown parameter")
+		}
+	}
+	if len(errs) > 0 {
+		return p, invalid(errs...)
+	}
+	return p, nil
+}
+
+// Cursors are opaque to clients: the last id of a page, base64url-encoded
+// with a version prefix so the format can change.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(string(b), "v1:")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,224 @@
+// Package store reads and writes tasks with exactly one SQL statement per
+// successful operation: Ent's query builders where Ent sends a single
+// statement (reads, deletes), and Ent's SQL builder with RETURNING through
+// the same *sql.DB where Ent's own Create/Update would add round trips
+// (Create does not read the database's defaults back; UpdateOne wraps
+// UPDATE and SELECT in a transaction).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"tasks/ent"
+	"tasks/ent/task"
+)
+
+// Task is a stored task. The database sets both timestamps.
+type Task struct {
+	ID        int64
+	Title     string
+	Done      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ErrNotFound is returned when no task has the given id.
+var ErrNotFound = errors.New("store: task not found")
+
+// ConflictError is returned when a conditional write finds the task at
+// another version than the caller expected.
+type ConflictError struct {
+	Current Task // the task as it is now
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: task %d changed (now at %s)", e.Current.ID, e.Current.UpdatedAt.Format(time.RFC3339Nano))
+}
+
+// Version is the condition of a conditional write. The zero value means
+// unconditional.
+type Version struct {
+	// Any matches any existing task (If-Match: *).
+	Any bool
+	// UpdatedAt lists acceptable values of updated_at; the write happens
+	// only if the task still has one of them.
+	UpdatedAt []time.Time
+}
+
+func (v Version) conditional() bool { return len(v.UpdatedAt) > 0 }
+
+// Tasks is the task store.
+type Tasks struct {
+	db     *sql.DB
+	client *ent.Client
+	insert string // INSERT … RETURNING, built once
+}
+
+// New returns a store on db.
+func New(db *sql.DB) *Tasks {
+	ins, _ := entsql.Dialect(dialect.Postgres).
+		Insert(task.Table).
+		Columns(task.FieldTitle, task.FieldDone).
+		Values("", false).
+		Returning(task.Columns...).
+		Query()
+	return &Tasks{
+		db:     db,
+		client: ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
+		insert: ins,
+	}
+}
+
+// Create inserts a task; the database assigns id and timestamps.
+func (s *Tasks) Create(ctx context.Context, title string, done bool) (Task, error) {
+	t, err := scanTask(s.db.QueryRowContext(ctx, s.insert, title, done))
+	if err != nil {
+		return Task{}, fmt.Errorf("store: create: %w", err)
+	}
+	return t, nil
+}
+
+// Get returns the task with the given id.
+func (s *Tasks) Get(ctx context.Context, id int64) (Task, error) {
+	e, err := s.client.Task.Get(ctx, int(id))
+	switch {
+	case ent.IsNotFound(err):
+		return Task{}, ErrNotFound
+	case err != nil:
+		return Task{}, fmt.Errorf("store: get %d: %w", id, err)
+	}
+	return fromEnt(e), nil
+}
+
+// ListParams selects a page of tasks, newest (highest id) first.
+type ListParams struct {
+	Before int64 // only ids below this one; 0 for the first page
+	Done   *bool // filter on done when set
+	Limit  int
+}
+
+// List returns up to p.Limit tasks.
+func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
+	q := s.client.Task.Query().Order(ent.Desc(task.FieldID)).Limit(p.Limit)
+	if p.Before > 0 {
+		q.Where(task.IDLT(int(p.Before)))
+	}
+	if p.Done != nil {
+		q.Where(task.Done(*p.Done))
+	}
+	es, err := q.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: list: %w", err)
+	}
+	ts := make([]Task, len(es))
+	for i, e := range es {
+		ts[i] = fromEnt(e)
+	}
+	return ts, nil
+}
+
+// Changes are the fields an update sets; nil fields stay as they are.
+type Changes struct {
+	Title *string
+	Done  *bool
+}
+
+// Update applies c to the task if it matches v, in one UPDATE … RETURNING.
+// An update that changes no value leaves updated_at alone (the trigger
+// sees to it). With no field to set it reads the task instead.
+func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Task, error) {
+	if c.Title == nil && c.Done == nil {
+		t, err := s.Get(ctx, id)
+		if err == nil && v.conditional() && !matches(t, v) {
+			return Task{}, &ConflictError{Current: t}
+		}
+		return t, err
+	}
+	b := entsql.Dialect(dialect.Postgres).Update(task.Table)
+	if c.Title != nil {
+		b.Set(task.FieldTitle, *c.Title)
+	}
+	if c.Done != nil {
+		b.Set(task.FieldDone, *c.Done)
+	}
+	b.Where(s.where(id, v)).Returning(task.Columns...)
+	query, args := b.Query()
+	t, err := scanTask(s.db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, s.missOrConflict(ctx, id, v)
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("store: update %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// Delete removes the task if it matches v, in one DELETE.
+func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
+	q := s.client.Task.Delete().Where(task.ID(int(id)))
+	if v.conditional() {
+		q.Where(task.UpdatedAtIn(v.UpdatedAt...))
+	}
+	n, err := q.Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: delete %d: %w", id, err)
+	}
+	if n == 0 {
+		return s.missOrConflict(ctx, id, v)
+	}
+	return nil
+}
+
+func (s *Tasks) where(id int64, v Version) *entsql.Predicate {
+	p := entsql.EQ(task.FieldID, id)
+	if !v.conditional() {
+		return p
+	}
+	ts := make([]any, len(v.UpdatedAt))
+	for i, t := range v.UpdatedAt {
+		ts[i] = t
+	}
+	return entsql.And(p, entsql.In(task.FieldUpdatedAt, ts...))
+}
+
+// missOrConflict tells, after a conditional write touched no row, whether
+// the task is gone or has moved on. This second statement is spent only
+// on that error path.
+func (s *Tasks) missOrConflict(ctx context.Context, id int64, v Version) error {
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !v.conditional() {
+		// Deleted and re-read between our statements is impossible with
+		// an unconditional write; report what we see.
+		return fmt.Errorf("store: task %d: write matched no row", id)
+	}
+	return &ConflictError{Current: t}
+}
+
+func matches(t Task, v Version) bool {
+	for _, u := range v.UpdatedAt {
+		if u.Equal(t.UpdatedAt) {
+			return true
+		}
+	}
+	return false
+}
+
+func scanTask(row *sql.Row) (Task, error) {
+	var t Task
+	err := row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt)
+	return t, err
+}
+
+func fromEnt(e *ent.Task) Task {
+	return Task{ID: int64(e.ID), Title: e.Title, Done: e.Done, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+}
