@@ -48,6 +48,7 @@ type Server struct {
 }
 
 type config struct {
+	port     int
 	binDir   string
 	user     string
 	settings map[string]string
@@ -71,6 +72,10 @@ func WithUser(name string) Option { return func(c *config) { c.user = name } }
 func WithSetting(name, value string) Option {
 	return func(c *config) { c.settings[name] = value }
 }
+
+// WithPort makes the server listen on the given port instead of a free
+// one chosen at start.
+func WithPort(port int) Option { return func(c *config) { c.port = port } }
 
 // WithStartTimeout bounds how long Start waits for the server to accept
 // connections (default 60s).
@@ -135,7 +140,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		if err == nil {
 			break
 		}
-		if attempt == 4 || ctx.Err() != nil {
+		if attempt == 4 || c.port != 0 || ctx.Err() != nil {
 			return nil, err
 		}
 	}
@@ -146,9 +151,12 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 // launch starts the postmaster on a fresh port and waits until it accepts
 // connections.
 func (s *Server) launch(ctx context.Context, bin string, cred *syscall.Credential, c config) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := c.port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	args := []string{
 		"-D", filepath.Join(s.dir, "data"),
