@@ -7,7 +7,10 @@ BIN       := bin
 ENV       ?= local
 MIGRATE   := $(BIN)/migrate
 
-.PHONY: all build generate diff migrate status hash validate lint test test-short clean
+DEVDB_PORT ?= 55432
+API_URL    ?= http://localhost:8080
+
+.PHONY: all build generate diff migrate status hash validate lint run e2e test test-short clean
 
 all: build
 
@@ -29,6 +32,20 @@ status: $(MIGRATE)
 # Rewrite migrations/atlas.sum after editing a file that was never applied.
 hash: $(MIGRATE)
 	$(MIGRATE) hash --env $(ENV)
+
+# Serve the API. With DATABASE_URL set: migrate it, then serve. Without:
+# a throwaway PostgreSQL on port $(DEVDB_PORT), migrated, gone on exit.
+run: build
+ifdef DATABASE_URL
+	$(MIGRATE) apply --url "$$DATABASE_URL"
+	$(BIN)/api
+else
+	$(BIN)/devdb --port $(DEVDB_PORT) -- $(BIN)/api
+endif
+
+# Reproduce the original sample against a running service (make run).
+e2e:
+	API_URL=$(API_URL) scripts/e2e.sh
 
 # The README's test command: every package against real PostgreSQL (a
 # throwaway server unless TEST_DATABASE_URL is set), under the race detector.

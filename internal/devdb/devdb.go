@@ -1,0 +1,106 @@
+// Package devdb runs a command against a throwaway PostgreSQL: it starts a
+// private server, creates database "tasks", applies the embedded
+// migrations, runs the command with DATABASE_URL pointing there, and
+// removes the server when the command ends. `make run` uses it when no
+// DATABASE_URL is set, so a fresh machine needs nothing but the server
+// binaries.
+package devdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"tasks/internal/migrate"
+	"tasks/internal/pgtemp"
+	"tasks/migrations"
+)
+
+// ExitError carries the command's exit status.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("devdb: command exited with status %d", e.Code) }
+
+// Run is the devdb command: devdb [--port N] [--] command [args...].
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devdb", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 0, "port for the server (default: a free one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		return errors.New("usage: devdb [--port N] [--] command [args...]")
+	}
+	// Signals go to the child; we stop the server once it has exited.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	var opts []pgtemp.Option
+	if *port != 0 {
+		opts = append(opts, pgtemp.WithPort(*port))
+	}
+	srv, err := pgtemp.Start(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	url, err := srv.CreateDatabase(ctx, "tasks")
+	if err != nil {
+		return err
+	}
+	if err := applyMigrations(ctx, url, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "devdb: throwaway PostgreSQL ready: DATABASE_URL=%s\n", url)
+
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("devdb: %w", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			_ = cmd.Process.Signal(s)
+		case err := <-waited:
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code := ee.ExitCode()
+				if code < 0 { // killed by a signal we forwarded
+					return nil
+				}
+				return &ExitError{Code: code}
+			}
+			return err
+		}
+	}
+}
+
+func applyMigrations(ctx context.Context, url string, out io.Writer) error {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dir, err := migrate.OpenDir(migrations.FS)
+	if err != nil {
+		return err
+	}
+	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: out}); err != nil {
+		return fmt.Errorf("devdb: %w", err)
+	}
+	return nil
+}
