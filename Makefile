@@ -10,7 +10,7 @@ MIGRATE   := $(BIN)/migrate
 DEVDB_PORT ?= 55432
 API_URL    ?= http://localhost:8080
 
-.PHONY: all build generate diff migrate status hash validate lint run e2e test test-short clean
+.PHONY: all build generate diff drift migrate status hash validate lint run e2e test test-short clean
 
 all: build
 
@@ -46,6 +46,14 @@ endif
 # Reproduce the original sample against a running service (make run).
 e2e:
 	API_URL=$(API_URL) scripts/e2e.sh
+
+# Write the next migration from ent/schema + schema.sql: make diff name=add_priority
+diff: $(MIGRATE)
+	$(MIGRATE) diff --env $(ENV) $(name)
+
+# Fail when ent/ or schema.sql changed without the matching migration.
+drift: $(MIGRATE)
+	$(MIGRATE) diff --env $(ENV) --check
 
 # The README's test command: every package against real PostgreSQL (a
 # throwaway server unless TEST_DATABASE_URL is set), under the race detector.

@@ -36,6 +36,7 @@ func commands() []command {
 		applyCommand(),
 		statusCommand(),
 		hashCommand(),
+		diffCommand(),
 	}
 }
 
