@@ -182,12 +182,8 @@ func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error
 			if err != nil {
 				return err
 			}
-			m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, db))
-			if err != nil {
+			if err := createTables(ctx, db, tables); err != nil {
 				return fmt.Errorf("diff: %s: %w", src.URL, err)
-			}
-			if err := m.Create(ctx, tables...); err != nil {
-				return fmt.Errorf("diff: create Ent tables of %s: %w", src.URL, err)
 			}
 			for _, t := range tables {
 				entTables[t.Name] = true
@@ -218,14 +214,39 @@ func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error
 	return nil
 }
 
-// execFile runs a SQL file statement by statement; an error names the
-// file, line and column, and the database's message.
+// Build materializes a desired state on db directly: Ent's tables, then
+// SQL text as if read from schema.sql.
+func Build(ctx context.Context, db *sql.DB, tables []*entschema.Table, sqlText string) error {
+	if err := createTables(ctx, db, tables); err != nil {
+		return err
+	}
+	return execSQL(ctx, db, "schema.sql", sqlText)
+}
+
+// createTables creates Ent's tables with Ent's own Atlas integration.
+func createTables(ctx context.Context, db *sql.DB, tables []*entschema.Table) error {
+	m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, db))
+	if err != nil {
+		return err
+	}
+	if err := m.Create(ctx, tables...); err != nil {
+		return fmt.Errorf("create Ent tables: %w", err)
+	}
+	return nil
+}
+
+// execFile runs a SQL file statement by statement.
 func execFile(ctx context.Context, db *sql.DB, path, srcURL string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("diff: source %s: %w", srcURL, err)
 	}
-	text := string(b)
+	return execSQL(ctx, db, path, string(b))
+}
+
+// execSQL runs SQL text statement by statement; an error names the file,
+// line and column, and the database's message.
+func execSQL(ctx context.Context, db *sql.DB, path, text string) error {
 	stmts, err := amigrate.Stmts(text)
 	if err != nil {
 		return fmt.Errorf("diff: %s: %w", path, err)
