@@ -26,7 +26,9 @@ import (
 // ExitError carries the command's exit status.
 type ExitError struct{ Code int }
 
-func (e *ExitError) Error() string { return fmt.Sprintf("devdb: command exited with status %d", e.Code) }
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("devdb: command exited with status %d", e.Code)
+}
 
 // Run is the devdb command: devdb [--port N] [--] command [args...].
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
