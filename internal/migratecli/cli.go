@@ -37,6 +37,8 @@ func commands() []command {
 		statusCommand(),
 		hashCommand(),
 		diffCommand(),
+		validateCommand(),
+		lintCommand(),
 	}
 }
 
