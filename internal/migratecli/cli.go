@@ -53,6 +53,7 @@ type cli struct {
 	url             string
 	dir             string
 	revisionsSchema string
+	devURL          string
 	connectTimeout  time.Duration
 
 	conf *atlasconf.Env // the selected env, nil without --env
@@ -87,6 +88,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.url, "url", "", "target database URL (default: the env's url, then $DATABASE_URL)")
 	fs.StringVar(&c.dir, "dir", "", "migration directory (default: the env's migration.dir, then file://migrations)")
 	fs.StringVar(&c.revisionsSchema, "revisions-schema", "", "schema of the revision table")
+	fs.StringVar(&c.devURL, "dev-url", "", "dev database for diff, validate and lint (default: the env's dev)")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the database to answer")
 	if cmd.flags != nil {
 		cmd.flags(fs, c)
@@ -124,6 +126,14 @@ func usage(w io.Writer, cmds []command) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'migrate <command> -h' for a command's flags.")
+}
+
+// dev is the dev database URL: --dev-url, else the env's dev.
+func (c *cli) dev() string {
+	if c.devURL != "" || c.conf == nil {
+		return c.devURL
+	}
+	return c.conf.Dev
 }
 
 // dirURL is the migration directory to use.

@@ -45,7 +45,7 @@ func diffCommand() command {
 			_, err = diff.Run(ctx, diff.Config{
 				Dir:     dir,
 				Sources: c.conf.Src,
-				DevURL:  c.conf.Dev,
+				DevURL:  c.dev(),
 				Name:    name,
 				BaseDir: filepath.Dir(c.config),
 				Check:   check,

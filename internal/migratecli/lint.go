@@ -17,14 +17,14 @@ func validateCommand() command {
 			if len(args) > 0 {
 				return errors.New("migrate validate: takes no arguments")
 			}
-			if c.conf == nil || c.conf.Dev == "" {
-				return errors.New("migrate validate: needs --env with a dev database")
+			if c.dev() == "" {
+				return errors.New("migrate validate: needs a dev database: --dev-url or --env")
 			}
 			dir, err := c.openDir()
 			if err != nil {
 				return err
 			}
-			if err := diff.Validate(ctx, dir, c.conf.Dev); err != nil {
+			if err := diff.Validate(ctx, dir, c.dev()); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.stdout, "The migration directory is valid")
@@ -45,14 +45,14 @@ func lintCommand() command {
 			if len(args) > 0 {
 				return errors.New("migrate lint: takes no arguments")
 			}
-			if c.conf == nil || c.conf.Dev == "" {
-				return errors.New("migrate lint: needs --env with a dev database")
+			if c.dev() == "" {
+				return errors.New("migrate lint: needs a dev database: --dev-url or --env")
 			}
 			dir, err := c.openDir()
 			if err != nil {
 				return err
 			}
-			findings, err := diff.Lint(ctx, dir, c.conf.Dev, latest)
+			findings, err := diff.Lint(ctx, dir, c.dev(), latest)
 			if err != nil {
 				return err
 			}
