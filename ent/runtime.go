@@ -21,4 +21,8 @@ func init() {
 	taskDescDone := taskFields[1].Descriptor()
 	// task.DefaultDone holds the default value on creation for the done field.
 	task.DefaultDone = taskDescDone.Default.(bool)
+	// taskDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	taskDescIdempotencyKey := taskFields[4].Descriptor()
+	// task.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	task.IdempotencyKeyValidator = taskDescIdempotencyKey.Validators[0].(func(string) error)
 }

@@ -15,6 +15,7 @@ var (
 		{Name: "done", Type: field.TypeBool, Default: false},
 		{Name: "created_at", Type: field.TypeTime, Default: schema.Expr("now()")},
 		{Name: "updated_at", Type: field.TypeTime, Default: schema.Expr("now()")},
+		{Name: "idempotency_key", Type: field.TypeString, Unique: true, Nullable: true, Size: 200},
 	}
 	// TasksTable holds the schema information for the "tasks" table.
 	TasksTable = &schema.Table{

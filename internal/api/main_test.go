@@ -268,3 +268,5 @@ func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

@@ -17,6 +17,7 @@ import (
 // taskStore is what the handlers need of the store.
 type taskStore interface {
 	Create(ctx context.Context, title string, done bool) (store.Task, error)
+	CreateOnce(ctx context.Context, key, title string, done bool) (t store.Task, created bool, err error)
 	Get(ctx context.Context, id int64) (store.Task, error)
 	List(ctx context.Context, p store.ListParams) ([]store.Task, error)
 	Update(ctx context.Context, id int64, c store.Changes, v store.Version) (store.Task, error)
@@ -45,10 +46,24 @@ func handleCreate(tasks taskStore) handler {
 				errs = append(errs, *ferr)
 			}
 		}
+		key, keyErr := idempotencyKey(r.Header.Values("Idempotency-Key"))
+		if keyErr != nil {
+			errs = append(errs, *keyErr)
+		}
 		if len(errs) > 0 {
 			return invalid(errs...)
 		}
-		t, err := tasks.Create(r.Context(), title, done)
+		var t store.Task
+		if key == "" {
+			t, err = tasks.Create(r.Context(), title, done)
+		} else {
+			var created bool
+			t, created, err = tasks.CreateOnce(r.Context(), key, title, done)
+			if err == nil && !created {
+				// A retry: the first request's task, not a second one.
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -187,6 +202,29 @@ func handleDelete(tasks taskStore) handler {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// idempotencyKey validates the Idempotency-Key header: at most one, 1 to
+// 200 visible ASCII characters.
+func idempotencyKey(values []string) (string, *fieldError) {
+	bad := &fieldError{Name: "Idempotency-Key", In: "header", Reason: "must be one value of 1 to 200 visible ASCII characters"}
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", bad
+	}
+	k := values[0]
+	if len(k) == 0 || len(k) > 200 {
+		return "", bad
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", bad
+		}
+	}
+	return k, nil
 }
 
 // preconditionOr turns "not found" into 412 for If-Match: *, which

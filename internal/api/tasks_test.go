@@ -142,6 +142,22 @@ func TestErrors(t *testing.T) {
 		{"weak If-Match", "PUT", path, `{"title":"a","done":true}`, []string{"If-Match", "W/" + etag}, 412, nil, ""},
 		{"If-Match * on missing task", "DELETE", "/tasks/999999", "", []string{"If-Match", "*"}, 412, nil, ""},
 		{"malformed If-Match", "DELETE", path, "", []string{"If-Match", "abc"}, 422, []string{"If-Match"}, ""},
+		{"truncated string", "POST", "/tasks", `{"title":"ab`, nil, 400, nil, "unexpected end"},
+		{"empty body", "POST", "/tasks", "", []string{"Content-Type", "application/json"}, 400, nil, "unexpected end"},
+		{"null body", "POST", "/tasks", `null`, nil, 422, []string{"(body)"}, ""},
+		{"number body", "PUT", path, `5`, nil, 422, []string{"(body)"}, ""},
+		{"single quotes", "POST", "/tasks", `{'title':'a'}`, nil, 400, nil, "malformed JSON"},
+		{"title array", "POST", "/tasks", `{"title":["a"]}`, nil, 422, []string{"title"}, ""},
+		{"done as number", "PATCH", path, `{"done":1}`, nil, 422, []string{"done"}, ""},
+		{"done as string", "PUT", path, `{"title":"a","done":"true"}`, nil, 422, []string{"done"}, ""},
+		{"newline in title", "POST", "/tasks", `{"title":"a\nb"}`, nil, 422, []string{"title"}, ""},
+		{"deeply nested value", "POST", "/tasks", `{"title":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`, nil, 422, []string{"title"}, ""},
+		{"bad Idempotency-Key", "POST", "/tasks", `{"title":"a"}`, []string{"Idempotency-Key", "has space"}, 422, []string{"Idempotency-Key"}, ""},
+		{"two Idempotency-Keys", "POST", "/tasks", `{"title":"a"}`, []string{"Idempotency-Key", "k1", "Idempotency-Key", "k2"}, 422, []string{"Idempotency-Key"}, ""},
+		{"non-numeric limit", "GET", "/tasks?limit=ten", "", nil, 422, []string{"limit"}, ""},
+		{"negative limit", "GET", "/tasks?limit=-1", "", nil, 422, []string{"limit"}, ""},
+		{"limit twice", "GET", "/tasks?limit=1&limit=2", "", nil, 422, []string{"limit"}, ""},
+		{"cursor of another format", "GET", "/tasks?after=MTIz", "", nil, 422, []string{"after"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.do(tc.method, tc.path, tc.body, tc.header...)
@@ -264,6 +280,8 @@ func TestOneStatementPerRequest(t *testing.T) {
 		{"put", "PUT", path, `{"title":"b","done":false}`, nil, 200},
 		{"post update", "POST", path, `{"title":"c","done":true}`, nil, 200},
 		{"conditional patch", "PATCH", path, `{"title":"d"}`, []string{"If-Match", "*"}, 200},
+		{"create with Idempotency-Key", "POST", "/tasks", `{"title":"k"}`, []string{"Idempotency-Key", "count-1"}, 201},
+		{"replayed create", "POST", "/tasks", `{"title":"k"}`, []string{"Idempotency-Key", "count-1"}, 201},
 		{"delete", "DELETE", fmt.Sprintf("/tasks/%d", task.ID+1), "", nil, 204}, // the one "create" made
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -418,5 +436,55 @@ func TestListFilterAndLimit(t *testing.T) {
 	jsonUnmarshal(e.do("GET", "/tasks?done=false", "").body, &body)
 	if len(body.Items) != 2 {
 		t.Fatalf("done=false: %+v", body)
+	}
+}
+
+func TestIdempotentCreate(t *testing.T) {
+	e := newEnv(t)
+	first := e.do("POST", "/tasks", `{"title":"once"}`, "Idempotency-Key", "abc-123")
+	again := e.do("POST", "/tasks", `{"title":"once"}`, "Idempotency-Key", "abc-123")
+	if first.status != 201 || again.status != 201 || first.task() != again.task() {
+		t.Fatalf("retry: %d %s / %d %s; want the same task twice", first.status, first.body, again.status, again.body)
+	}
+	if first.header.Get("Idempotent-Replayed") != "" || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("Idempotent-Replayed: first %q, retry %q", first.header.Get("Idempotent-Replayed"), again.header.Get("Idempotent-Replayed"))
+	}
+
+	// Racing retries of one create: one row, every answer the same task.
+	const clients = 16
+	ids := make([]int64, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := e.request("POST", "/tasks", `{"title":"raced"}`, "Idempotency-Key", "race-key")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			var b taskBody
+			if res.StatusCode != 201 || jsonDecode(res, &b) != nil {
+				t.Errorf("status %d", res.StatusCode)
+			}
+			ids[i] = b.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == 0 {
+			t.Fatalf("racing creates returned ids %v; want one task", ids)
+		}
+	}
+	var rows int
+	e.db.QueryRow("SELECT count(*) FROM tasks WHERE title = 'raced'").Scan(&rows)
+	if rows != 1 {
+		t.Fatalf("%d rows for one idempotent create", rows)
+	}
+	// Other keys, or none, still create.
+	if r := e.do("POST", "/tasks", `{"title":"once"}`, "Idempotency-Key", "other"); r.task().ID == first.task().ID {
+		t.Fatal("a different key returned the first task")
 	}
 }

@@ -61,13 +61,26 @@ type Tasks struct {
 	insert string // INSERT … RETURNING, built once
 }
 
+// columns are the ones a Task is scanned from, in order.
+var columns = []string{task.FieldID, task.FieldTitle, task.FieldDone, task.FieldCreatedAt, task.FieldUpdatedAt}
+
+// insertOnce inserts a task under an idempotency key, or, when a task
+// already has that key, returns it. The no-op DO UPDATE (rather than DO
+// NOTHING) makes the existing row come back in the same statement, even
+// when it was inserted by a concurrent request still committing; the
+// trigger sees no change and leaves updated_at alone. xmax = 0 only for a
+// freshly inserted row.
+const insertOnce = `INSERT INTO "tasks" ("title", "done", "idempotency_key") VALUES ($1, $2, $3)
+ON CONFLICT ("idempotency_key") DO UPDATE SET "idempotency_key" = EXCLUDED."idempotency_key"
+RETURNING "id", "title", "done", "created_at", "updated_at", xmax = 0`
+
 // New returns a store on db.
 func New(db *sql.DB) *Tasks {
 	ins, _ := entsql.Dialect(dialect.Postgres).
 		Insert(task.Table).
 		Columns(task.FieldTitle, task.FieldDone).
 		Values("", false).
-		Returning(task.Columns...).
+		Returning(columns...).
 		Query()
 	return &Tasks{
 		db:     db,
@@ -83,6 +96,18 @@ func (s *Tasks) Create(ctx context.Context, title string, done bool) (Task, erro
 		return Task{}, fmt.Errorf("store: create: %w", err)
 	}
 	return t, nil
+}
+
+// CreateOnce is Create under an idempotency key: the first request with
+// a key inserts, every later one (also while racing) gets that same task
+// back with created false.
+func (s *Tasks) CreateOnce(ctx context.Context, key, title string, done bool) (t Task, created bool, err error) {
+	err = s.db.QueryRowContext(ctx, insertOnce, title, done, key).
+		Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt, &created)
+	if err != nil {
+		return Task{}, false, fmt.Errorf("store: create: %w", err)
+	}
+	return t, created, nil
 }
 
 // Get returns the task with the given id.
@@ -148,7 +173,7 @@ func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Tas
 	if c.Done != nil {
 		b.Set(task.FieldDone, *c.Done)
 	}
-	b.Where(s.where(id, v)).Returning(task.Columns...)
+	b.Where(s.where(id, v)).Returning(columns...)
 	query, args := b.Query()
 	t, err := scanTask(s.db.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
