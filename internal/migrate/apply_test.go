@@ -459,3 +459,15 @@ func TestEmbeddedMigrationsBuildTheSchema(t *testing.T) {
 		t.Fatalf("function %q, trigger %q", fn, trg)
 	}
 }
+
+// Regression: with lib/pq's binary_parameters=yes (which the API sets),
+// writing partial_hashes as []byte failed ("unsupported jsonb version").
+func TestApplyWithBinaryParameters(t *testing.T) {
+	db := open(t, cluster.Empty(t)+"&binary_parameters=yes")
+	if _, err := migrate.Apply(context.Background(), db, newDir(t, twoFiles), 0, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if revs := readRevs(t, db, revTable); len(revs) != 2 || revs[1].Applied != 1 || revs[1].Partial != "null" {
+		t.Fatalf("revisions = %+v", revs)
+	}
+}

@@ -179,7 +179,9 @@ ON CONFLICT ("version") DO UPDATE SET
   "error_stmt" = EXCLUDED."error_stmt", "hash" = EXCLUDED."hash",
   "partial_hashes" = EXCLUDED."partial_hashes", "operator_version" = EXCLUDED."operator_version"`,
 		rev.Version, rev.Description, int64(rev.Type), rev.Applied, rev.Total, rev.ExecutedAt,
-		int64(rev.ExecutionTime), rev.Error, rev.ErrorStmt, rev.Hash, partial, rev.OperatorVersion)
+		// partial as text: with lib/pq's binary_parameters a []byte goes out
+		// in binary, which jsonb does not accept.
+		int64(rev.ExecutionTime), rev.Error, rev.ErrorStmt, rev.Hash, string(partial), rev.OperatorVersion)
 	if err != nil {
 		return fmt.Errorf("migrate: write revision %s: %w", rev.Version, err)
 	}

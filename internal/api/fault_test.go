@@ -1,0 +1,298 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"tasks/internal/api"
+	"tasks/internal/migrate"
+	"tasks/internal/pgtemp"
+	"tasks/internal/store"
+	"tasks/migrations"
+)
+
+// loadResult is what a bounded create/update load saw.
+type loadResult struct {
+	mu        sync.Mutex
+	statuses  map[int]int
+	created   map[string]int64 // title → id, for every 201
+	failed    []string         // titles whose create was answered with an error
+	slowest   time.Duration
+	transport int // requests with no HTTP answer at all
+}
+
+func (l *loadResult) record(status int, took time.Duration) {
+	l.mu.Lock()
+	l.statuses[status]++
+	l.slowest = max(l.slowest, took)
+	l.mu.Unlock()
+}
+
+// runLoad drives creates (each followed by a PATCH when it succeeded)
+// from workers until stop is closed.
+func runLoad(t *testing.T, base string, workers int, stop <-chan struct{}) *loadResult {
+	res := &loadResult{statuses: map[int]int{}, created: map[string]int64{}}
+	client := &http.Client{Timeout: 20 * time.Second}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				title := fmt.Sprintf("w%d-%d", w, i)
+				start := time.Now()
+				r, err := client.Post(base+"/tasks", "application/json", strings.NewReader(`{"title":"`+title+`"}`))
+				if err != nil {
+					res.mu.Lock()
+					res.transport++
+					res.failed = append(res.failed, title)
+					res.mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				var b taskBody
+				decErr := jsonDecode(r, &b)
+				r.Body.Close()
+				res.record(r.StatusCode, time.Since(start))
+				res.mu.Lock()
+				if r.StatusCode == 201 && decErr == nil {
+					res.created[title] = b.ID
+				} else {
+					res.failed = append(res.failed, title)
+				}
+				res.mu.Unlock()
+				if r.StatusCode == 201 {
+					start = time.Now()
+					req, _ := http.NewRequest("PATCH", fmt.Sprintf("%s/tasks/%d", base, b.ID), strings.NewReader(`{"done":true}`))
+					req.Header.Set("Content-Type", "application/json")
+					if pr, err := client.Do(req); err == nil {
+						io.Copy(io.Discard, pr.Body)
+						pr.Body.Close()
+						res.record(pr.StatusCode, time.Since(start))
+					}
+				} else {
+					time.Sleep(10 * time.Millisecond) // back off while unavailable
+				}
+			}
+		}()
+	}
+	t.Cleanup(wg.Wait)
+	go func() { <-stop; wg.Wait() }()
+	return res
+}
+
+// TestDatabaseOutage restarts PostgreSQL under a steady load: requests
+// fail fast with 503 while it is down, /readyz says not ready, the service
+// recovers by itself, every 201 is in the database and no failed create
+// left a row.
+func TestDatabaseOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a database server")
+	}
+	ctx := context.Background()
+	srv, err := pgtemp.Start(ctx)
+	if err != nil {
+		t.Skip(err) // the server binaries are checked by dbtest under CI
+	}
+	defer srv.Stop()
+	url, err := srv.CreateDatabase(ctx, "tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("postgres", url+"&binary_parameters=yes&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir, _ := migrate.OpenDir(migrations.FS)
+	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := migrations.Head()
+	ready := &api.Readiness{DB: db, Head: head}
+	const requestTimeout = 2 * time.Second
+	hs := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check, RequestTimeout: requestTimeout}))
+	defer hs.Close()
+
+	stop := make(chan struct{})
+	load := runLoad(t, hs.URL, 8, stop)
+	var notReady atomic.Int32
+	probeStop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-probeStop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if r, err := http.Get(hs.URL + "/readyz"); err == nil {
+				if r.StatusCode == 503 {
+					notReady.Add(1)
+				}
+				r.Body.Close()
+			}
+		}
+	}()
+
+	time.Sleep(700 * time.Millisecond)
+	down := time.Now()
+	if err := srv.Restart(ctx, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	outage := time.Since(down)
+	// Let the service find the database again under load.
+	before := len(load.createdSnapshot())
+	deadline := time.Now().Add(15 * time.Second)
+	for len(load.createdSnapshot()) < before+20 {
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not recover after the database came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	close(probeStop)
+	time.Sleep(100 * time.Millisecond)
+	load.mu.Lock()
+	defer load.mu.Unlock()
+
+	t.Logf("outage %s; statuses %v; creates answered 201: %d, failed: %d; slowest %s",
+		outage.Round(time.Millisecond), load.statuses, len(load.created), len(load.failed), load.slowest.Round(time.Millisecond))
+	for status := range load.statuses {
+		if status != 200 && status != 201 && status != 503 {
+			t.Errorf("status %d under outage: only 200, 201 and 503 are acceptable", status)
+		}
+	}
+	if load.statuses[503] == 0 || notReady.Load() == 0 {
+		t.Errorf("the outage was not visible: %d answers 503, %d readyz 503", load.statuses[503], notReady.Load())
+	}
+	if load.slowest > requestTimeout+time.Second {
+		t.Errorf("a request took %s: requests must fail fast, not hang past the %s request timeout", load.slowest, requestTimeout)
+	}
+	if load.transport > 0 {
+		t.Errorf("%d requests got no HTTP answer", load.transport)
+	}
+	// Every 201 is in the database; no failed create left a row.
+	rows, err := db.Query("SELECT id, title FROM tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	inDB := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var title string
+		rows.Scan(&id, &title)
+		inDB[title] = id
+	}
+	for title, id := range load.created {
+		if inDB[title] != id {
+			t.Errorf("create %q answered 201 (id %d) is not in the database", title, id)
+		}
+	}
+	for _, title := range load.failed {
+		if _, ok := inDB[title]; ok {
+			t.Errorf("create %q was answered with an error but left a row", title)
+		}
+	}
+	if len(inDB) != len(load.created) {
+		t.Errorf("%d rows in the database, %d creates answered 201", len(inDB), len(load.created))
+	}
+}
+
+func (l *loadResult) createdSnapshot() map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int64, len(l.created))
+	for k, v := range l.created {
+		out[k] = v
+	}
+	return out
+}
+
+// TestShutdownUnderLoad sends SIGTERM to a real api process under load:
+// in-flight requests complete, no 5xx, new connections are refused, and
+// it exits 0 within its shutdown timeout.
+func TestShutdownUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "api")
+	if out, err := exec.Command("go", "build", "-o", bin, "tasks/cmd/api").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-shutdown-timeout", "5s")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.Migrated(t), "ADDR=127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	var base string
+	for sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
+			a, _, _ := strings.Cut(rest, " ")
+			base = "http://" + a
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("api did not start")
+	}
+	go io.Copy(io.Discard, stderr)
+
+	stop := make(chan struct{})
+	load := runLoad(t, base, 8, stop)
+	time.Sleep(500 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var exitErr error
+	select {
+	case exitErr = <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("api did not exit within 10s of SIGTERM")
+	}
+	took := time.Since(sent)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	if exitErr != nil {
+		t.Fatalf("api exited with %v after SIGTERM; want 0", exitErr)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("a new connection was accepted after shutdown")
+	}
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("exit after %s; statuses %v; refused or closed: %d", took.Round(time.Millisecond), load.statuses, load.transport)
+	for status, n := range load.statuses {
+		if status >= 500 {
+			t.Errorf("%d answers with status %d during shutdown", n, status)
+		}
+	}
+	if load.statuses[201] == 0 {
+		t.Error("no request succeeded before the shutdown")
+	}
+}
