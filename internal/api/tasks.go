@@ -32,33 +32,16 @@ const (
 
 func handleCreate(tasks taskStore) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		fields, errs, err := decodeObject(w, r, "title", "done")
+		in, err := decodeCreate(w, r)
 		if err != nil {
 			return err
 		}
-		title, ferr := fields["title"].title()
-		if ferr != nil {
-			errs = append(errs, *ferr)
-		}
-		done := false
-		if f := fields["done"]; f.set {
-			if done, ferr = f.boolean("done"); ferr != nil {
-				errs = append(errs, *ferr)
-			}
-		}
-		key, keyErr := idempotencyKey(r.Header.Values("Idempotency-Key"))
-		if keyErr != nil {
-			errs = append(errs, *keyErr)
-		}
-		if len(errs) > 0 {
-			return invalid(errs...)
-		}
 		var t store.Task
-		if key == "" {
-			t, err = tasks.Create(r.Context(), title, done)
+		if in.key == "" {
+			t, err = tasks.Create(r.Context(), in.title, in.done)
 		} else {
 			var created bool
-			t, created, err = tasks.CreateOnce(r.Context(), key, title, done)
+			t, created, err = tasks.CreateOnce(r.Context(), in.key, in.title, in.done)
 			if err == nil && !created {
 				// A retry: the first request's task, not a second one.
 				w.Header().Set("Idempotent-Replayed", "true")
@@ -70,6 +53,40 @@ func handleCreate(tasks taskStore) handler {
 		w.Header().Set("Location", "/tasks/"+strconv.FormatInt(t.ID, 10))
 		return writeTask(w, http.StatusCreated, t)
 	}
+}
+
+type createInput struct {
+	title string
+	done  bool
+	key   string // Idempotency-Key, "" when none
+}
+
+// decodeCreate reads and validates a create request.
+func decodeCreate(w http.ResponseWriter, r *http.Request) (createInput, error) {
+	var in createInput
+	fields, errs, err := decodeObject(w, r, "title", "done")
+	if err != nil {
+		return in, err
+	}
+	title, ferr := fields["title"].title()
+	if ferr != nil {
+		errs = append(errs, *ferr)
+	}
+	in.title = title
+	if f := fields["done"]; f.set {
+		if in.done, ferr = f.boolean("done"); ferr != nil {
+			errs = append(errs, *ferr)
+		}
+	}
+	key, keyErr := idempotencyKey(r.Header.Values("Idempotency-Key"))
+	if keyErr != nil {
+		errs = append(errs, *keyErr)
+	}
+	in.key = key
+	if len(errs) > 0 {
+		return in, invalid(errs...)
+	}
+	return in, nil
 }
 
 func handleGet(tasks taskStore) handler {
@@ -124,63 +141,24 @@ func handleList(tasks taskStore) handler {
 
 // handleReplace serves PUT and POST /tasks/{id}: both fields are required.
 func handleReplace(tasks taskStore) handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, v, err := target(r)
-		if err != nil {
-			return err
-		}
-		fields, errs, err := decodeObject(w, r, "title", "done")
-		if err != nil {
-			return err
-		}
-		title, ferr := fields["title"].title()
-		if ferr != nil {
-			errs = append(errs, *ferr)
-		}
-		done, ferr := fields["done"].boolean("done")
-		if ferr != nil {
-			errs = append(errs, *ferr)
-		}
-		if len(errs) > 0 {
-			return invalid(errs...)
-		}
-		t, err := tasks.Update(r.Context(), id, store.Changes{Title: &title, Done: &done}, v)
-		if err != nil {
-			return preconditionOr(v, err)
-		}
-		return writeTask(w, http.StatusOK, t)
-	}
+	return handleUpdate(tasks, decodeReplace)
 }
 
 // handlePatch changes the fields given; absent fields stay, null is
 // invalid, and an empty patch returns the task unchanged.
 func handlePatch(tasks taskStore) handler {
+	return handleUpdate(tasks, decodePatch)
+}
+
+func handleUpdate(tasks taskStore, decode func(http.ResponseWriter, *http.Request) (store.Changes, error)) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, v, err := target(r)
 		if err != nil {
 			return err
 		}
-		fields, errs, err := decodeObject(w, r, "title", "done")
+		c, err := decode(w, r)
 		if err != nil {
 			return err
-		}
-		var c store.Changes
-		if f := fields["title"]; f.set {
-			title, ferr := f.title()
-			if ferr != nil {
-				errs = append(errs, *ferr)
-			}
-			c.Title = &title
-		}
-		if f := fields["done"]; f.set {
-			done, ferr := f.boolean("done")
-			if ferr != nil {
-				errs = append(errs, *ferr)
-			}
-			c.Done = &done
-		}
-		if len(errs) > 0 {
-			return invalid(errs...)
 		}
 		t, err := tasks.Update(r.Context(), id, c, v)
 		if err != nil {
@@ -188,6 +166,53 @@ func handlePatch(tasks taskStore) handler {
 		}
 		return writeTask(w, http.StatusOK, t)
 	}
+}
+
+// decodeReplace reads a PUT body: title and done, both required.
+func decodeReplace(w http.ResponseWriter, r *http.Request) (store.Changes, error) {
+	fields, errs, err := decodeObject(w, r, "title", "done")
+	if err != nil {
+		return store.Changes{}, err
+	}
+	title, ferr := fields["title"].title()
+	if ferr != nil {
+		errs = append(errs, *ferr)
+	}
+	done, ferr := fields["done"].boolean("done")
+	if ferr != nil {
+		errs = append(errs, *ferr)
+	}
+	if len(errs) > 0 {
+		return store.Changes{}, invalid(errs...)
+	}
+	return store.Changes{Title: &title, Done: &done}, nil
+}
+
+// decodePatch reads a PATCH body: any of title and done.
+func decodePatch(w http.ResponseWriter, r *http.Request) (store.Changes, error) {
+	fields, errs, err := decodeObject(w, r, "title", "done")
+	if err != nil {
+		return store.Changes{}, err
+	}
+	var c store.Changes
+	if f := fields["title"]; f.set {
+		title, ferr := f.title()
+		if ferr != nil {
+			errs = append(errs, *ferr)
+		}
+		c.Title = &title
+	}
+	if f := fields["done"]; f.set {
+		done, ferr := f.boolean("done")
+		if ferr != nil {
+			errs = append(errs, *ferr)
+		}
+		c.Done = &done
+	}
+	if len(errs) > 0 {
+		return store.Changes{}, invalid(errs...)
+	}
+	return c, nil
 }
 
 func handleDelete(tasks taskStore) handler {
