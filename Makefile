@@ -10,7 +10,7 @@ MIGRATE   := $(BIN)/migrate
 DEVDB_PORT ?= 55432
 API_URL    ?= http://localhost:8080
 
-.PHONY: all build generate diff drift migrate status hash validate lint run e2e test test-short clean
+.PHONY: all bench build generate diff drift migrate status hash validate lint run e2e test test-short clean
 
 all: build
 
@@ -54,6 +54,11 @@ diff: $(MIGRATE)
 # Fail when ent/ or schema.sql changed without the matching migration.
 drift: $(MIGRATE)
 	$(MIGRATE) diff --env $(ENV) --check
+
+# API against pgbench on the same statements, at 1, 16 and 64 clients,
+# plus the trigger's cost (a throwaway PostgreSQL; about three minutes).
+bench: build
+	$(BIN)/bench --api $(BIN)/api
 
 # The README's test command: every package against real PostgreSQL (a
 # throwaway server unless TEST_DATABASE_URL is set), under the race detector.

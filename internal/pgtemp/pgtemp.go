@@ -374,6 +374,10 @@ func credential(name string) (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
+// BinDir returns the directory of the server binaries Start would use
+// (client tools such as pgbench and psql live there too).
+func BinDir() (string, error) { return findBinDir("") }
+
 func findBinDir(dir string) (string, error) {
 	has := func(d string) bool {
 		for _, b := range []string{"initdb", "postgres"} {
