@@ -15,6 +15,10 @@ import (
 	"tasks/internal/store"
 )
 
+// statusClientClosed marks a request whose client hung up (nginx's 499);
+// nobody reads the answer.
+const statusClientClosed = 499
+
 // problem is an RFC 9457 problem detail, the body of every error response.
 type problem struct {
 	Type   string       `json:"type"`
@@ -70,6 +74,11 @@ func errorResponse(log *slog.Logger, r *http.Request, err error) *problem {
 	case errors.As(err, &ce):
 		return newProblem(http.StatusPreconditionFailed, "the task has changed since the version given in If-Match").
 			with("ETag", etag(ce.Current.UpdatedAt))
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads this answer, and it is no
+		// server error.
+		log.Debug("client gone", "method", r.Method, "path", r.URL.Path)
+		return newProblem(statusClientClosed, "client closed the request")
 	case unavailable(err):
 		log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		return newProblem(http.StatusServiceUnavailable, "the database is unavailable; retry later").with("Retry-After", "1")

@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"tasks/internal/api"
+	"tasks/internal/store"
 )
 
 func TestTaskLifecycle(t *testing.T) {
@@ -486,5 +492,22 @@ func TestIdempotentCreate(t *testing.T) {
 	// Other keys, or none, still create.
 	if r := e.do("POST", "/tasks", `{"title":"once"}`, "Idempotency-Key", "other"); r.task().ID == first.task().ID {
 		t.Fatal("a different key returned the first task")
+	}
+}
+
+// A client that hangs up mid-request is not a server error: nothing is
+// logged at error level.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := newEnv(t)
+	h := api.NewServer(api.Config{Log: log, Tasks: store.New(e.db)})
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", "/tasks/1", nil).WithContext(ctx)
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 499 || strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a cancelled request was logged as an error:\n%s", logs.String())
 	}
 }
