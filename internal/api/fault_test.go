@@ -19,8 +19,7 @@ import (
 	"time"
 
 	"tasks/internal/api"
-	"tasks/internal/migrate"
-	"tasks/internal/pgtemp"
+	"tasks/internal/devdb"
 	"tasks/internal/store"
 	"tasks/migrations"
 )
@@ -109,24 +108,19 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Skip("restarts a database server")
 	}
 	ctx := context.Background()
-	srv, err := pgtemp.Start(ctx)
-	if err != nil {
-		t.Skip(err) // the server binaries are checked by dbtest under CI
+	if cluster.Server() == nil {
+		t.Skip("needs the throwaway server's binaries (TEST_DATABASE_URL is set)")
 	}
-	defer srv.Stop()
-	url, err := srv.CreateDatabase(ctx, "tasks")
+	srv, url, err := devdb.Start(ctx, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer srv.Stop()
 	db, err := sql.Open("postgres", url+"&binary_parameters=yes&connect_timeout=2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	dir, _ := migrate.OpenDir(migrations.FS)
-	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	head, _ := migrations.Head()
 	ready := &api.Readiness{DB: db, Head: head}
 	const requestTimeout = 2 * time.Second

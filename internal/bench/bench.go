@@ -28,10 +28,9 @@ import (
 
 	_ "github.com/lib/pq" // database/sql driver
 
-	"tasks/internal/migrate"
+	"tasks/internal/devdb"
 	"tasks/internal/pgtemp"
 	"tasks/internal/store"
-	"tasks/migrations"
 )
 
 // pgbenchScripts are the store's own statements with pgbench variables for
@@ -87,24 +86,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintln(stderr, "bench: starting a throwaway PostgreSQL and the API")
-	srv, err := pgtemp.Start(ctx, pgtemp.WithSetting("max_connections", "300"))
+	srv, dbURL, err := devdb.Start(ctx, io.Discard, pgtemp.WithSetting("max_connections", "300"))
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	dbURL, err := srv.CreateDatabase(ctx, "tasks")
-	if err != nil {
-		return err
-	}
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	dir, _ := migrate.OpenDir(migrations.FS)
-	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
-		return err
-	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, $1) i; VACUUM ANALYZE tasks`, seedRows); err != nil {
 		// VACUUM cannot run in the implicit transaction of a multi-statement call.
 		if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, $1) i`, seedRows); err != nil {

@@ -51,18 +51,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *port != 0 {
 		opts = append(opts, pgtemp.WithPort(*port))
 	}
-	srv, err := pgtemp.Start(ctx, opts...)
+	srv, url, err := Start(ctx, stderr, opts...)
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	url, err := srv.CreateDatabase(ctx, "tasks")
-	if err != nil {
-		return err
-	}
-	if err := applyMigrations(ctx, url, stderr); err != nil {
-		return err
-	}
 	fmt.Fprintf(stderr, "devdb: throwaway PostgreSQL ready: DATABASE_URL=%s\n", url)
 
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -89,6 +82,25 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+}
+
+// Start starts a throwaway server with database "tasks" migrated to the
+// embedded migrations, and returns it with the database's URL. The apply
+// log goes to out. The caller stops the server.
+func Start(ctx context.Context, out io.Writer, opts ...pgtemp.Option) (*pgtemp.Server, string, error) {
+	srv, err := pgtemp.Start(ctx, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	url, err := srv.CreateDatabase(ctx, "tasks")
+	if err == nil {
+		err = applyMigrations(ctx, url, out)
+	}
+	if err != nil {
+		srv.Stop()
+		return nil, "", err
+	}
+	return srv, url, nil
 }
 
 func applyMigrations(ctx context.Context, url string, out io.Writer) error {
