@@ -33,6 +33,10 @@ status: $(MIGRATE)
 hash: $(MIGRATE)
 	$(MIGRATE) hash --env $(ENV)
 
+# atlas.sum matches migrations/ and the files replay on a scratch database.
+validate: $(MIGRATE)
+	$(MIGRATE) validate --env $(ENV)
+
 # Serve the API. With DATABASE_URL set: migrate it, then serve. Without:
 # a throwaway PostgreSQL on port $(DEVDB_PORT), migrated, gone on exit.
 run: build
