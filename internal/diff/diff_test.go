@@ -143,7 +143,7 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 		{name: "function return type changed", steps: []state{{"base", baseSQL + helper}, {"base", baseSQL + strings.Replace(strings.Replace(helper, "RETURNS boolean", "RETURNS integer", 1), "BETWEEN 1 AND 200", "", 1)}}, want: []string{
 			`DROP FUNCTION "title_ok" (t text);`, `CREATE FUNCTION "title_ok" (t text) RETURNS integer`,
 		}},
-		{name: "trigger function result changed drops and recreates its trigger", steps: []state{base, {"base", strings.Replace(baseSQL, "LANGUAGE plpgsql", "LANGUAGE plpgsql SECURITY DEFINER", 1)}}, want: []string{
+		{name: "trigger function attributes changed: replaced in place, trigger kept", steps: []state{base, {"base", strings.Replace(baseSQL, "LANGUAGE plpgsql", "LANGUAGE plpgsql SECURITY DEFINER", 1)}}, want: []string{
 			`CREATE OR REPLACE FUNCTION "set_updated_at" () RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$`,
 		}, notWant: []string{"DROP"}},
 		{name: "second table reusing the function", steps: []state{base, {"two", baseSQL + "\nCREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON projects FOR EACH ROW EXECUTE FUNCTION set_updated_at();\n"}}, want: []string{
