@@ -56,6 +56,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer srv.Stop()
+	// An interrupt while the server was starting means the command is no
+	// longer wanted.
+	select {
+	case s := <-sigs:
+		return fmt.Errorf("devdb: %v before the command started", s)
+	default:
+	}
 	fmt.Fprintf(stderr, "devdb: throwaway PostgreSQL ready: DATABASE_URL=%s\n", url)
 
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -73,13 +80,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case err := <-waited:
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
-				code := ee.ExitCode()
-				if code < 0 { // killed by a signal we forwarded
-					return nil
+				// A child killed by a signal exits like it would under a
+				// shell, 128+signal, so callers still see a failure.
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return &ExitError{Code: 128 + int(ws.Signal())}
 				}
-				return &ExitError{Code: code}
+				return &ExitError{Code: ee.ExitCode()}
 			}
-			return err
+			if err != nil {
+				return fmt.Errorf("devdb: %w", err)
+			}
+			return nil
 		}
 	}
 }

@@ -1,13 +1,16 @@
 package devdb_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,5 +57,52 @@ func TestRunGivesTheCommandAMigratedDatabase(t *testing.T) {
 	defer cancel()
 	if db.PingContext(ctx) == nil {
 		t.Fatal("the throwaway server still answers after the command exited")
+	}
+}
+
+// TestRunForwardsSignals interrupts devdb while the command runs: the
+// command gets the SIGINT (its trap decides the exit status), and a
+// command killed by a signal yields 128+signal like a shell reports it.
+func TestRunForwardsSignals(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   int
+	}{
+		{"trapped", `trap 'exit 7' INT; echo ready; while :; do sleep 0.1; done`, 7},
+		{"killed", `echo ready; exec sleep 60`, 128 + int(syscall.SIGINT)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			pr, pw := io.Pipe()
+			var errb bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				err := devdb.Run(ctx, []string{"--", "sh", "-c", tt.script}, os.Getenv, pw, &errb)
+				pw.Close()
+				done <- err
+			}()
+			line, readErr := bufio.NewReader(pr).ReadString('\n')
+			if line != "ready\n" {
+				err := <-done
+				if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
+					t.Skip(err)
+				}
+				t.Fatalf("command never got ready (%q, %v): devdb: %v\n%s", line, readErr, err, errb.String())
+			}
+			go io.Copy(io.Discard, pr)
+			// devdb has signal.Notify'd SIGINT, so this reaches its
+			// forwarding loop rather than killing the test binary.
+			if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			err := <-done
+			var exit *devdb.ExitError
+			if !errors.As(err, &exit) || exit.Code != tt.want {
+				t.Fatalf("err = %v; want exit status %d", err, tt.want)
+			}
+		})
 	}
 }
