@@ -192,6 +192,20 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 	return db, raw, nil
 }
 
+// target opens the migration directory and the target database, and
+// returns the engine options for them. The caller closes the database.
+func (c *cli) target(ctx context.Context) (*amigrate.LocalDir, *sql.DB, migrate.Options, error) {
+	dir, err := c.openDir()
+	if err != nil {
+		return nil, nil, migrate.Options{}, err
+	}
+	db, dbURL, err := c.connect(ctx)
+	if err != nil {
+		return nil, nil, migrate.Options{}, err
+	}
+	return dir, db, c.options(dbURL), nil
+}
+
 // options are the engine options from the flags and the env.
 func (c *cli) options(dbURL string) migrate.Options {
 	o := migrate.Options{
@@ -263,16 +277,11 @@ func applyCommand() command {
 			default:
 				return fmt.Errorf("migrate apply: unknown transaction mode %q (file, all or none)", txMode)
 			}
-			dir, err := c.openDir()
-			if err != nil {
-				return err
-			}
-			db, dbURL, err := c.connect(ctx)
+			dir, db, o, err := c.target(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			o := c.options(dbURL)
 			o.TxMode, o.AllowDirty = txMode, allowDirty
 			if execOrder != "" {
 				o.ExecOrder = execOrder
@@ -297,16 +306,12 @@ func statusCommand() command {
 			if len(args) > 0 {
 				return errors.New("migrate status: takes no arguments")
 			}
-			dir, err := c.openDir()
-			if err != nil {
-				return err
-			}
-			db, dbURL, err := c.connect(ctx)
+			dir, db, o, err := c.target(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			st, err := migrate.Status(ctx, db, dir, c.options(dbURL))
+			st, err := migrate.Status(ctx, db, dir, o)
 			if err != nil {
 				return err
 			}
