@@ -471,3 +471,28 @@ func TestApplyWithBinaryParameters(t *testing.T) {
 		t.Fatalf("revisions = %+v", revs)
 	}
 }
+
+// A URL bound to a schema without a revision table, on a database whose
+// default revision schema has one, is refused rather than guessed (as the
+// Atlas CLI does); naming the schema explicitly resolves it.
+func TestAmbiguousRevisionTable(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, cluster.Empty(t))
+	dir := newDir(t, twoFiles)
+	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Schema: "public"})
+	if !errors.Is(err, migrate.ErrAmbiguousRevisions) {
+		t.Fatalf("err = %v; want ErrAmbiguousRevisions", err)
+	}
+	var b sql.NullString
+	db.QueryRow("SELECT to_regclass('b')::text").Scan(&b)
+	if b.Valid {
+		t.Fatal("the refused apply ran file 2")
+	}
+	rep, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Schema: "public", RevisionsSchema: migrate.DefaultRevisionsSchema})
+	if err != nil || len(rep.Files) != 1 || rep.Files[0].Version != "2" {
+		t.Fatalf("with the schema named: %+v, %v", rep, err)
+	}
+}
