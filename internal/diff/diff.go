@@ -118,8 +118,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return res, nil
 	}
 	if c.Check {
-		for _, ch := range changes {
-			fmt.Fprintf(c.Out, "-- %s\n%s;\n", ch.Comment, ch.Cmd)
+		// The same text the file would hold.
+		f, err := amigrate.DefaultFormatter.Format(&amigrate.Plan{Changes: changes})
+		if err != nil {
+			return nil, fmt.Errorf("diff: %w", err)
+		}
+		for _, file := range f {
+			c.Out.Write(file.Bytes())
 		}
 		return res, ErrDrift
 	}
