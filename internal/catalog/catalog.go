@@ -55,10 +55,10 @@ type State struct {
 	Triggers  map[string]*Trigger  // by Key
 }
 
-// Inspect reads the functions and triggers of schema. Run it on a
+// InspectState reads the functions and triggers of schema. Run it on a
 // connection whose search_path is that schema, so trigger definitions come
 // out unqualified and comparable between databases.
-func Inspect(ctx context.Context, q Querier, schema string) (*State, error) {
+func InspectState(ctx context.Context, q Querier, schema string) (*State, error) {
 	s := &State{Functions: map[string]*Function{}, Triggers: map[string]*Trigger{}}
 	rows, err := q.QueryContext(ctx, `
 SELECT p.proname,
@@ -165,26 +165,26 @@ func attrs(lang, volatile, parallel string, strict, secdef, leakproof bool, cost
 	if config != "" {
 		for _, kv := range strings.Split(config, ",") {
 			k, v, _ := strings.Cut(strings.Trim(kv, `"`), "=")
-			a = append(a, fmt.Sprintf("SET %s = %s", k, quoteLiteral(v)))
+			a = append(a, fmt.Sprintf("SET %s = %s", k, QuoteLiteral(v)))
 		}
 	}
 	return a
 }
 
-// Object is something in a schema that this package and Atlas's driver do
+// unsupportedObject is something in a schema that this package and Atlas's driver do
 // not diff.
-type Object struct {
+type unsupportedObject struct {
 	Kind, Name string
 }
 
-func (o Object) String() string { return o.Kind + " " + o.Name }
+func (o unsupportedObject) String() string { return o.Kind + " " + o.Name }
 
 // Unsupported lists the objects of schema (and of the database around it)
 // that a diff would otherwise lose without a word: views, materialized
 // views, sequences not owned by a column, types, domains, extensions,
 // policies, rules, event triggers, aggregates, other schemas, and tables
 // not in keepTables.
-func Unsupported(ctx context.Context, q Querier, schema string, keepTables map[string]bool) ([]Object, error) {
+func Unsupported(ctx context.Context, q Querier, schema string, keepTables map[string]bool) ([]unsupportedObject, error) {
 	rows, err := q.QueryContext(ctx, `
 SELECT 'view', c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind = 'v'
@@ -228,9 +228,9 @@ SELECT 'trigger on a table in another schema', t.tgname FROM pg_trigger t JOIN p
 		return nil, fmt.Errorf("catalog: list objects: %w", err)
 	}
 	defer rows.Close()
-	var objs []Object
+	var objs []unsupportedObject
 	for rows.Next() {
-		var o Object
+		var o unsupportedObject
 		if err := rows.Scan(&o.Kind, &o.Name); err != nil {
 			return nil, fmt.Errorf("catalog: list objects: %w", err)
 		}
@@ -245,8 +245,3 @@ SELECT 'trigger on a table in another schema', t.tgname FROM pg_trigger t JOIN p
 	sort.Slice(objs, func(i, j int) bool { return objs[i].String() < objs[j].String() })
 	return objs, nil
 }
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// QuoteIdent quotes a name for SQL.
-func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

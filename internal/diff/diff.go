@@ -369,11 +369,11 @@ func plan(ctx context.Context, cur, des *sql.DB, schemaName string) ([]*amigrate
 		}
 	}
 
-	curCat, err := catalog.Inspect(ctx, cur, schemaName)
+	curCat, err := catalog.InspectState(ctx, cur, schemaName)
 	if err != nil {
 		return nil, err
 	}
-	desCat, err := catalog.Inspect(ctx, des, schemaName)
+	desCat, err := catalog.InspectState(ctx, des, schemaName)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,352 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// inspectors are every kind's inspector, run in this order. A kind is
+// supported when its inspector is here and its objects carry DDL; what no
+// inspector claims is refused by Inspect, never dropped in silence.
+func inspectors() []Inspector {
+	return []Inspector{
+		inspectTables,
+		inspectRoutines,
+		inspectTriggers,
+	}
+}
+
+// Inspect reads every object of the given schemas into a model, with the
+// dependency graph between them. Anything in those schemas that no
+// inspector claims is an error naming it.
+func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Model, error) {
+	m := NewModel(schemas, def)
+	for _, in := range inspectors() {
+		if err := in(ctx, q, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := unclaimed(ctx, q, m); err != nil {
+		return nil, err
+	}
+	if err := depends(ctx, q, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// inspectTables adds the tables of the managed schemas with their
+// columns, indexes and constraints as Atlas objects: Atlas's table diff
+// plans them, the model places them in the graph.
+func inspectTables(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_class t ON t.oid = i.indrelid
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+WHERE n.nspname = ANY($1) AND (c.relkind IN ('r', 'p') OR (c.relkind = 'i' AND t.relkind IN ('r', 'p')))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2, 7`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: tables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			schema, name, kind, table, col string
+			oid                            uint32
+			attnum                         int32
+		)
+		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum); err != nil {
+			return fmt.Errorf("catalog: tables: %w", err)
+		}
+		if kind == "i" {
+			// Constraint-backed indexes are added with their constraint.
+			if err := m.add(&Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}}); err != nil {
+				return err
+			}
+			continue
+		}
+		tid := ID(KindTable, schema, name)
+		if _, ok := m.Objects[tid]; !ok {
+			if err := m.Add(&Object{ID: tid, Kind: KindTable, Schema: schema, Name: name, Atlas: true,
+				Addr: Addr{"pg_class", oid, 0}}); err != nil {
+				return err
+			}
+		}
+		if col != "" {
+			if err := m.Add(&Object{ID: ID(KindColumn, schema, name, col), Kind: KindColumn, Schema: schema,
+				Name: col, Table: name, Atlas: true, Addr: Addr{"pg_class", oid, attnum},
+				Deps: []Dep{{ID: tid, Auto: true}}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: tables: %w", err)
+	}
+
+	crows, err := q.QueryContext(ctx, `
+SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')
+ORDER BY 1, 2, 3`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: constraints: %w", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var (
+			schema, table, name string
+			oid, index          uint32
+		)
+		if err := crows.Scan(&schema, &table, &name, &oid, &index); err != nil {
+			return fmt.Errorf("catalog: constraints: %w", err)
+		}
+		tid := ID(KindTable, schema, table)
+		if _, ok := m.Objects[tid]; !ok {
+			continue // an extension's table
+		}
+		o := &Object{ID: ID(KindConstraint, schema, table, name), Kind: KindConstraint, Schema: schema, Name: name,
+			Table: table, Atlas: true, Addr: Addr{"pg_constraint", oid, 0}, Deps: []Dep{{ID: tid, Auto: true}}}
+		if err := m.Add(o); err != nil {
+			return err
+		}
+		if index != 0 {
+			// The index behind a primary key, unique or exclusion
+			// constraint is the constraint's: point its address there.
+			if id, ok := m.Lookup(Addr{"pg_class", index, 0}); ok {
+				if idx := m.Objects[id]; idx.Table == table {
+					delete(m.addrs, idx.Addr)
+					delete(m.Objects, id)
+					m.addrs[idx.Addr] = o.ID
+				}
+			}
+		}
+	}
+	return crows.Err()
+}
+
+// add is Add for objects whose address may already be claimed by an
+// earlier, more specific object (an index behind a constraint).
+func (m *Model) add(o *Object) error {
+	if _, ok := m.addrs[o.Addr]; ok {
+		return nil
+	}
+	return m.Add(o)
+}
+
+// unclaimed fails naming every object of the managed schemas (and every
+// database-wide object a migration could create) that no inspector put
+// in the model: a diff that cannot see an object must not pretend it
+// migrated it.
+func unclaimed(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+WITH ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
+objs(cat, oid, kind, name) AS (
+  SELECT 'pg_class', c.oid,
+         CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+           WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'composite type' WHEN 'i' THEN 'index'
+           WHEN 'I' THEN 'index' ELSE 'relation' END,
+         n.nspname || '.' || c.relname
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1) AND c.relkind <> 't'
+    -- sequences of identity and serial columns belong to their column
+    AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+             AND d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0))
+  UNION ALL
+  SELECT 'pg_proc', p.oid,
+         CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' WHEN 'p' THEN 'procedure' ELSE 'function' END,
+         n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_type', t.oid,
+         CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
+           WHEN 'm' THEN 'multirange type' ELSE 'type' END,
+         n.nspname || '.' || t.typname
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE n.nspname = ANY($1) AND t.typtype IN ('b', 'd', 'e', 'r', 'p')
+    AND NOT (t.typtype = 'b' AND t.typelem <> 0 AND t.typsubscript = 'array_subscript_handler'::regproc)
+  UNION ALL
+  SELECT 'pg_trigger', t.oid, 'trigger', n.nspname || '.' || c.relname || '.' || t.tgname
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
+  UNION ALL
+  SELECT 'pg_policy', p.oid, 'policy', n.nspname || '.' || c.relname || '.' || p.polname
+  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_rewrite', r.oid, 'rule', n.nspname || '.' || c.relname || '.' || r.rulename
+  FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1) AND r.rulename <> '_RETURN'
+  UNION ALL
+  SELECT 'pg_statistic_ext', s.oid, 'statistics', n.nspname || '.' || s.stxname
+  FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_operator', o.oid, 'operator', n.nspname || '.' || o.oprname
+  FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_opclass', o.oid, 'operator class', n.nspname || '.' || o.opcname
+  FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_opfamily', o.oid, 'operator family', n.nspname || '.' || o.opfname
+  FROM pg_opfamily o JOIN pg_namespace n ON n.oid = o.opfnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_collation', o.oid, 'collation', n.nspname || '.' || o.collname
+  FROM pg_collation o JOIN pg_namespace n ON n.oid = o.collnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_conversion', o.oid, 'conversion', n.nspname || '.' || o.conname
+  FROM pg_conversion o JOIN pg_namespace n ON n.oid = o.connamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_ts_config', o.oid, 'text search configuration', n.nspname || '.' || o.cfgname
+  FROM pg_ts_config o JOIN pg_namespace n ON n.oid = o.cfgnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_ts_dict', o.oid, 'text search dictionary', n.nspname || '.' || o.dictname
+  FROM pg_ts_dict o JOIN pg_namespace n ON n.oid = o.dictnamespace WHERE n.nspname = ANY($1)
+  UNION ALL
+  SELECT 'pg_namespace', n.oid, 'schema', n.nspname FROM pg_namespace n
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+  UNION ALL
+  SELECT 'pg_extension', e.oid, 'extension', e.extname FROM pg_extension e WHERE e.extname <> 'plpgsql'
+  UNION ALL
+  SELECT 'pg_event_trigger', e.oid, 'event trigger', e.evtname FROM pg_event_trigger e
+  UNION ALL
+  SELECT 'pg_cast', c.oid, 'cast', format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL)
+  FROM pg_cast c WHERE c.oid >= 16384
+  UNION ALL
+  SELECT 'pg_publication', p.oid, 'publication', p.pubname FROM pg_publication p
+  UNION ALL
+  SELECT 'pg_foreign_server', s.oid, 'foreign server', s.srvname FROM pg_foreign_server s
+)
+SELECT o.cat, o.oid, o.kind, o.name FROM objs o
+WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = o.cat::regclass AND ext.objid = o.oid)
+ORDER BY 3, 4`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: list objects: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var (
+			cat, kind, name string
+			oid             uint32
+		)
+		if err := rows.Scan(&cat, &oid, &kind, &name); err != nil {
+			return fmt.Errorf("catalog: list objects: %w", err)
+		}
+		if _, ok := m.addrs[Addr{cat, oid, 0}]; ok {
+			continue
+		}
+		if cat == "pg_namespace" && m.Managed(name) {
+			continue // a managed schema that no schema inspector claims yet
+		}
+		names = append(names, kind+" "+name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: list objects: %w", err)
+	}
+	if len(names) > 0 {
+		return &UnsupportedError{Objects: names}
+	}
+	return nil
+}
+
+// UnsupportedError names objects that the diff cannot migrate.
+type UnsupportedError struct {
+	Objects []string
+}
+
+func (e *UnsupportedError) Error() string {
+	return "catalog: objects this tool does not diff: " + strings.Join(e.Objects, ", ")
+}
+
+// depends fills every object's Deps from pg_depend, with pg_rewrite
+// rows (a view's query) standing for their view and column defaults for
+// their column. Edges to objects outside the model (pg_catalog, other
+// schemas' system objects) are left out: they exist in every database.
+func depends(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+WITH d AS (
+  SELECT d.classid::regclass::text AS cat, d.objid, d.objsubid, d.refclassid::regclass::text AS refcat,
+         d.refobjid, d.refobjsubid, d.deptype
+  FROM pg_depend d
+  WHERE d.deptype IN ('n', 'a') AND d.objid >= 16384 AND d.refobjid >= 16384
+)
+SELECT CASE WHEN d.cat = 'pg_rewrite' AND r.rulename = '_RETURN' THEN 'pg_class'
+            WHEN d.cat = 'pg_attrdef' THEN 'pg_class' ELSE d.cat END,
+       CASE WHEN d.cat = 'pg_rewrite' AND r.rulename = '_RETURN' THEN r.ev_class
+            WHEN d.cat = 'pg_attrdef' THEN ad.adrelid ELSE d.objid END,
+       CASE WHEN d.cat = 'pg_attrdef' THEN ad.adnum ELSE d.objsubid END,
+       CASE WHEN d.refcat = 'pg_type' AND rt.typrelid <> 0 AND rc.relkind <> 'c' THEN 'pg_class' ELSE d.refcat END,
+       CASE WHEN d.refcat = 'pg_type' AND rt.typrelid <> 0 AND rc.relkind <> 'c' THEN rt.typrelid
+            WHEN d.refcat = 'pg_type' AND rt.typelem <> 0 AND rt.typsubscript = 'array_subscript_handler'::regproc THEN rt.typelem
+            ELSE d.refobjid END,
+       d.refobjsubid, d.deptype
+FROM d
+LEFT JOIN pg_rewrite r ON d.cat = 'pg_rewrite' AND r.oid = d.objid
+LEFT JOIN pg_attrdef ad ON d.cat = 'pg_attrdef' AND ad.oid = d.objid
+LEFT JOIN pg_type rt ON d.refcat = 'pg_type' AND rt.oid = d.refobjid
+LEFT JOIN pg_class rc ON rc.oid = rt.typrelid`)
+	if err != nil {
+		return fmt.Errorf("catalog: dependencies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			from, to Addr
+			deptype  string
+		)
+		if err := rows.Scan(&from.Catalog, &from.OID, &from.Sub, &to.Catalog, &to.OID, &to.Sub, &deptype); err != nil {
+			return fmt.Errorf("catalog: dependencies: %w", err)
+		}
+		fid, ok := m.resolve(from)
+		if !ok {
+			continue
+		}
+		tid, ok := m.resolve(to)
+		if !ok || tid == fid {
+			continue
+		}
+		o := m.Objects[fid]
+		if !hasDep(o.Deps, tid) {
+			o.Deps = append(o.Deps, Dep{ID: tid, Auto: deptype == "a"})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: dependencies: %w", err)
+	}
+	for _, o := range m.Objects {
+		sort.Slice(o.Deps, func(i, j int) bool { return o.Deps[i].ID < o.Deps[j].ID })
+	}
+	return nil
+}
+
+// resolve maps a catalog address to a model object: a column that is
+// not in the model stands for its relation.
+func (m *Model) resolve(a Addr) (string, bool) {
+	if id, ok := m.addrs[a]; ok {
+		return id, true
+	}
+	if a.Sub != 0 {
+		id, ok := m.addrs[Addr{a.Catalog, a.OID, 0}]
+		return id, ok
+	}
+	return "", false
+}
+
+func hasDep(deps []Dep, id string) bool {
+	for _, d := range deps {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,176 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lib/pq"
+
+	"tasks/internal/sqltext"
+)
+
+// inspectRoutines adds the functions and procedures of the managed
+// schemas (not those an extension owns). A function's Def holds its
+// result, arguments, language, attributes and body; the body is compared
+// through sqltext, so reformatting it changes nothing.
+func inspectRoutines(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+SELECT n.nspname, p.oid, p.proname,
+       pg_get_function_identity_arguments(p.oid),
+       pg_get_function_arguments(p.oid),
+       coalesce(pg_get_function_result(p.oid), ''),
+       l.lanname, p.prokind, p.provolatile, p.proisstrict, p.prosecdef, p.proleakproof,
+       p.proparallel, p.procost, p.prorows, coalesce(p.proconfig, '{}'),
+       p.prosrc, p.prosqlbody IS NOT NULL, pg_get_functiondef(p.oid)
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1, 3, 4`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: functions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			f                         Function
+			schema                    string
+			oid                       uint32
+			volatile, parallel        string
+			strict, secdef, leakproof bool
+			cost, nrows               float64
+			config                    []byte
+		)
+		if err := rows.Scan(&schema, &oid, &f.Name, &f.Args, &f.ArgsDecl, &f.Result, &f.Language, &f.Kind, &volatile,
+			&strict, &secdef, &leakproof, &parallel, &cost, &nrows, &config, &f.Body, &f.SQLBody, &f.Def); err != nil {
+			return fmt.Errorf("catalog: functions: %w", err)
+		}
+		f.Attrs = attrs(f.Language, volatile, parallel, strict, secdef, leakproof, cost, nrows, string(config))
+		kind := KindFunction
+		if f.Kind == "p" {
+			kind, f.Result = KindProcedure, ""
+		}
+		name := m.Qualify(schema, f.Name)
+		fn := f
+		o := &Object{
+			ID:     ID(kind, schema, f.Name+"("+f.Args+")"),
+			Kind:   kind,
+			Schema: schema,
+			Name:   f.Name,
+			Def:    fn.compared(),
+			Create: []string{fn.createSQL(name, false)},
+			Drop:   []string{"DROP " + strings.ToUpper(string(kind)) + " " + name + " (" + f.Args + ")"},
+			Addr:   Addr{"pg_proc", oid, 0},
+			Alter: func(from *Object) ([]string, bool) {
+				// CREATE OR REPLACE keeps the object (and what depends
+				// on it) but cannot change the result type, the kind or
+				// the argument names and defaults.
+				if from.fn == nil || from.fn.Result != fn.Result || from.fn.Kind != fn.Kind || from.fn.ArgsDecl != fn.ArgsDecl {
+					return nil, false
+				}
+				return []string{fn.createSQL(name, true)}, true
+			},
+		}
+		o.fn = &fn
+		if err := m.Add(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// compared is the function's Def: everything CREATE OR REPLACE can set,
+// the body normalized by PostgreSQL's lexical rules.
+func (f *Function) compared() string {
+	body := f.Body
+	switch {
+	case f.SQLBody:
+		// PostgreSQL parsed a SQL-standard body; its rendering is
+		// canonical (and holds the header too).
+		body = f.Def
+	case f.Language != "c" && f.Language != "internal":
+		body = sqltext.Normalize(f.Body)
+	}
+	return strings.Join([]string{f.Kind, f.ArgsDecl, f.Result, f.Language, strings.Join(f.Attrs, " "), body}, "\n")
+}
+
+// createSQL renders CREATE [OR REPLACE] FUNCTION/PROCEDURE in the shape
+// Atlas writes: the name quoted, the body dollar-quoted byte for byte.
+func (f *Function) createSQL(name string, orReplace bool) string {
+	if f.SQLBody {
+		def := strings.TrimSpace(f.Def)
+		if !orReplace {
+			def = strings.Replace(def, "CREATE OR REPLACE", "CREATE", 1)
+		}
+		return def
+	}
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if orReplace {
+		b.WriteString("OR REPLACE ")
+	}
+	kind := "FUNCTION"
+	if f.Kind == "p" {
+		kind = "PROCEDURE"
+	}
+	b.WriteString(kind + " " + name + " (" + f.ArgsDecl + ")")
+	if f.Result != "" {
+		b.WriteString(" RETURNS " + f.Result)
+	}
+	b.WriteString(" LANGUAGE " + f.Language)
+	for _, a := range f.Attrs {
+		b.WriteString(" " + a)
+	}
+	tag := "$$"
+	for i := 0; strings.Contains(f.Body, tag); i++ {
+		tag = "$body" + strings.Repeat("_", i) + "$"
+	}
+	b.WriteString(" AS " + tag + f.Body + tag)
+	return b.String()
+}
+
+// inspectTriggers adds the user triggers of the managed schemas' tables
+// (not the internal ones behind foreign keys). Def is PostgreSQL's own
+// rendering, so two triggers with equal Defs are the same trigger.
+func inspectTriggers(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+SELECT n.nspname, c.relname, t.oid, t.tgname, pg_get_triggerdef(t.oid, true)
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_trigger'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+ORDER BY 1, 2, 4`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: triggers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			schema, table, name, def string
+			oid                      uint32
+		)
+		if err := rows.Scan(&schema, &table, &oid, &name, &def); err != nil {
+			return fmt.Errorf("catalog: triggers: %w", err)
+		}
+		if err := m.Add(&Object{
+			ID:     ID(KindTrigger, schema, table, name),
+			Kind:   KindTrigger,
+			Schema: schema,
+			Name:   name,
+			Table:  table,
+			Def:    def,
+			Create: []string{def},
+			Drop:   []string{"DROP TRIGGER " + QuoteIdent(name) + " ON " + m.Qualify(schema, table)},
+			Addr:   Addr{"pg_trigger", oid, 0},
+		}); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pqArray passes a string slice as a PostgreSQL text[] parameter.
+func pqArray(s []string) any { return pq.Array(s) }
