@@ -212,7 +212,7 @@ objs(cat, oid, kind, name) AS (
   FROM pg_ts_dict o JOIN pg_namespace n ON n.oid = o.dictnamespace WHERE n.nspname = ANY($1)
   UNION ALL
   SELECT 'pg_namespace', n.oid, 'schema', n.nspname FROM pg_namespace n
-  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'atlas_schema_revisions')
     AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
   UNION ALL
   SELECT 'pg_extension', e.oid, 'extension', e.extname FROM pg_extension e WHERE e.extname <> 'plpgsql'

@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +32,7 @@ import (
 	"tasks/internal/atlasconf"
 	"tasks/internal/catalog"
 	"tasks/internal/migrate"
+	dplan "tasks/internal/plan"
 )
 
 // SyncedMessage is what the Atlas CLI prints when there is nothing to do.
@@ -59,6 +59,10 @@ type Config struct {
 	// LoadEnt loads the Ent schema package at a directory; nil uses Ent's
 	// own loader (which compiles the package, as Atlas's ent:// does).
 	LoadEnt func(ctx context.Context, dir string) ([]*entschema.Table, error)
+
+	// mutate, set by tests only, alters the plan before it is verified
+	// (a fault injected into the planner).
+	mutate func([]*amigrate.Change) []*amigrate.Change
 }
 
 // Result is what a diff found and wrote.
@@ -91,6 +95,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	defer dev.close()
 
+	schemas, def := managed(c.Sources, dev.schema)
 	cur, err := dev.scratch(ctx)
 	if err != nil {
 		return nil, err
@@ -107,10 +112,23 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.build(ctx, des, dev.schema); err != nil {
 		return nil, err
 	}
-
-	changes, err := plan(ctx, cur, des, dev.schema)
+	if err := inspectPath(ctx, def, cur, des); err != nil {
+		return nil, err
+	}
+	changes, err := plan(ctx, cur, des, schemas, def)
 	if err != nil {
 		return nil, err
+	}
+	if c.mutate != nil {
+		changes = c.mutate(changes)
+	}
+	if len(changes) > 0 {
+		// Never write what does not build the desired state: replay the
+		// directory and the new statements on a scratch database and
+		// compare it with the desired one.
+		if err := c.verify(ctx, dev, des, schemas, def, changes); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Changes: changes}
 	if len(changes) == 0 {
@@ -165,9 +183,10 @@ func Replay(ctx context.Context, db *sql.DB, dir amigrate.Dir) error {
 	return fmt.Errorf("diff: replay migration directory: %w", err)
 }
 
-// build materializes the desired state on db: each source in order.
-func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error {
-	entTables := map[string]bool{}
+// build materializes the desired state on db: each source in order, in
+// its composite_schema member's schema (created when missing), as Atlas
+// loads a composite schema.
+func (c *Config) build(ctx context.Context, db *sql.DB, devSchema string) error {
 	for _, src := range c.Sources {
 		u, err := url.Parse(src.URL)
 		if err != nil {
@@ -181,6 +200,16 @@ func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error
 				return fmt.Errorf("diff: source %q: %w", src.URL, err)
 			}
 		}
+		s := src.Schema
+		if s == "" {
+			s = devSchema
+		}
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+catalog.QuoteIdent(s)); err != nil {
+			return fmt.Errorf("diff: schema %s: %w", s, err)
+		}
+		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", catalog.QuoteIdent(s)); err != nil {
+			return fmt.Errorf("diff: schema %s: %w", s, err)
+		}
 		switch u.Scheme {
 		case "ent":
 			tables, err := c.LoadEnt(ctx, path)
@@ -190,9 +219,6 @@ func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error
 			if err := createTables(ctx, db, tables); err != nil {
 				return fmt.Errorf("diff: %s: %w", src.URL, err)
 			}
-			for _, t := range tables {
-				entTables[t.Name] = true
-			}
 		case "file":
 			if err := execFile(ctx, db, path, src.URL); err != nil {
 				return err
@@ -201,31 +227,84 @@ func (c *Config) build(ctx context.Context, db *sql.DB, schemaName string) error
 			return fmt.Errorf("diff: source %q: unsupported scheme (ent:// or file://)", src.URL)
 		}
 	}
-	// Never lose an object silently: anything in the desired state that
-	// neither Atlas's driver nor this package diffs is refused by name.
-	objs, err := catalog.Unsupported(ctx, db, schemaName, entTables)
-	if err != nil {
-		return err
-	}
-	if len(objs) > 0 {
-		names := make([]string, len(objs))
-		for i, o := range objs {
-			names[i] = o.String()
+	_, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", catalog.QuoteIdent(devSchema))
+	return err
+}
+
+// managed returns the schemas a diff manages (the sources' composite
+// schema members, else the dev URL's schema) and the one written
+// unqualified: the dev schema when it is the only one, else none.
+func managed(sources []atlasconf.Source, devSchema string) ([]string, string) {
+	var schemas []string
+	seen := map[string]bool{}
+	for _, s := range sources {
+		name := s.Schema
+		if name == "" {
+			name = devSchema
 		}
-		return fmt.Errorf("diff: the desired state has objects this tool does not diff: %s "+
-			"(tables belong in the Ent schema; functions, procedures and triggers in SQL files are supported)",
-			strings.Join(names, ", "))
+		if !seen[name] {
+			seen[name] = true
+			schemas = append(schemas, name)
+		}
+	}
+	if len(schemas) == 0 {
+		schemas = []string{devSchema}
+	}
+	if len(schemas) == 1 && schemas[0] == devSchema {
+		return schemas, devSchema
+	}
+	return schemas, ""
+}
+
+// inspectPath sets the search_path the catalogs are read under: the
+// unqualified schema, or none at all so that PostgreSQL qualifies every
+// name it renders.
+func inspectPath(ctx context.Context, def string, dbs ...*sql.DB) error {
+	path := ""
+	if def != "" {
+		path = catalog.QuoteIdent(def)
+	}
+	for _, db := range dbs {
+		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", path); err != nil {
+			return fmt.Errorf("diff: %w", err)
+		}
 	}
 	return nil
 }
 
-// Build materializes a desired state on db directly: Ent's tables, then
-// SQL text as if read from schema.sql.
-func Build(ctx context.Context, db *sql.DB, tables []*entschema.Table, sqlText string) error {
-	if err := createTables(ctx, db, tables); err != nil {
+// verify replays the directory and then the planned statements on a new
+// scratch database, and compares it with the desired one: any object or
+// attribute the plan did not reproduce ends the diff, naming it.
+func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change) error {
+	v, err := dev.scratch(ctx)
+	if err != nil {
 		return err
 	}
-	return execSQL(ctx, db, "schema.sql", sqlText)
+	defer v.Close()
+	if err := Replay(ctx, v, c.Dir); err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		if _, err := v.ExecContext(ctx, ch.Cmd); err != nil {
+			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s", err, ch.Cmd)
+		}
+	}
+	if err := inspectPath(ctx, def, v); err != nil {
+		return err
+	}
+	rest, err := plan(ctx, v, des, schemas, def)
+	if err != nil {
+		return fmt.Errorf("diff: self-check: %w", err)
+	}
+	if len(rest) > 0 {
+		var left []string
+		for _, ch := range rest {
+			left = append(left, ch.Cmd)
+		}
+		return fmt.Errorf("diff: self-check: the planned migration does not reach the desired state, nothing written; still different:\n  %s",
+			strings.Join(left, "\n  "))
+	}
+	return nil
 }
 
 // createTables creates Ent's tables with Ent's own Atlas integration.
@@ -329,147 +408,98 @@ func nextVersion(dir amigrate.Dir, now time.Time) (string, error) {
 	return v, nil
 }
 
-// plan diffs the two databases: Atlas plans the tables, this package the
-// functions and triggers, in an order PostgreSQL accepts.
-func plan(ctx context.Context, cur, des *sql.DB, schemaName string) ([]*amigrate.Change, error) {
-	drv, err := postgres.Open(des)
+// plan diffs the two databases: their catalogs are read into models,
+// Atlas diffs their tables, and the planner orders every change in the
+// dependency graph of both.
+func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) ([]*amigrate.Change, error) {
+	curM, err := catalog.Inspect(ctx, cur, schemas, def)
 	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
+		return nil, fmt.Errorf("diff: current state: %w", err)
+	}
+	desM, err := catalog.Inspect(ctx, des, schemas, def)
+	if err != nil {
+		return nil, fmt.Errorf("diff: desired state: %w", err)
 	}
 	curDrv, err := postgres.Open(cur)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	from, err := curDrv.InspectSchema(ctx, schemaName, nil)
-	if err != nil {
-		return nil, fmt.Errorf("diff: inspect current state: %w", err)
-	}
-	to, err := drv.InspectSchema(ctx, schemaName, nil)
-	if err != nil {
-		return nil, fmt.Errorf("diff: inspect desired state: %w", err)
-	}
-	tableChanges, err := drv.SchemaDiff(from, to)
+	desDrv, err := postgres.Open(des)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	var tablePlan []*amigrate.Change
-	if len(tableChanges) > 0 {
-		p, err := drv.PlanChanges(ctx, "diff", tableChanges, func(o *amigrate.PlanOptions) {
+	opt := &schema.InspectRealmOption{Schemas: schemas, Mode: schema.InspectSchemas | schema.InspectTables}
+	from, err := curDrv.InspectRealm(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("diff: inspect current state: %w", err)
+	}
+	to, err := desDrv.InspectRealm(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("diff: inspect desired state: %w", err)
+	}
+	// Indexes and constraints the model plans itself (those of
+	// materialized views, deferrable ones) are not Atlas's to diff.
+	withoutOwn(from, curM)
+	withoutOwn(to, desM)
+	all, err := desDrv.RealmDiff(from, to)
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	var tables []schema.Change
+	for _, c := range all {
+		switch c.(type) {
+		case *schema.AddTable, *schema.DropTable, *schema.ModifyTable:
+			tables = append(tables, c)
+		}
+	}
+	var opts []amigrate.PlanOption
+	if def != "" {
+		opts = append(opts, func(o *amigrate.PlanOptions) {
 			o.SchemaQualifier = new(string) // unqualified names, as with a schema-scoped dev URL
 		})
-		if err != nil {
-			return nil, fmt.Errorf("diff: plan table changes: %w", err)
-		}
-		tablePlan = p.Changes
 	}
-	droppedTables := map[string]bool{}
-	for _, ch := range tableChanges {
-		if d, ok := ch.(*schema.DropTable); ok {
-			droppedTables[d.T.Name] = true
-		}
-	}
-
-	curCat, err := catalog.InspectState(ctx, cur, schemaName)
-	if err != nil {
-		return nil, err
-	}
-	desCat, err := catalog.InspectState(ctx, des, schemaName)
-	if err != nil {
-		return nil, err
-	}
-	routines := planRoutines(curCat, desCat, droppedTables)
-
-	out := append(routines.dropTriggers, tablePlan...)
-	out = append(out, routines.dropFunctions...)
-	out = append(out, routines.createFunctions...)
-	out = append(out, routines.createTriggers...)
-	return out, nil
-}
-
-type routinePlan struct {
-	dropTriggers, dropFunctions, createFunctions, createTriggers []*amigrate.Change
-}
-
-// planRoutines plans functions and triggers: a new function before the
-// triggers that call it; a changed body as CREATE OR REPLACE; a changed
-// result or argument defaults as drop and create, with the triggers that
-// use the function dropped first and created again after; a changed
-// trigger replaced; removed triggers dropped before the functions they
-// used; triggers of dropped tables left to the table drop.
-func planRoutines(cur, des *catalog.State, droppedTables map[string]bool) routinePlan {
-	var p routinePlan
-	droppedFn := map[string]bool{}
-	for _, k := range sortedKeys(cur.Functions) {
-		f := cur.Functions[k]
-		if f.Extension {
-			continue
-		}
-		d, ok := des.Functions[k]
-		switch {
-		case !ok:
-			droppedFn[k] = true
-			p.dropFunctions = append(p.dropFunctions, &amigrate.Change{Cmd: f.DropSQL(), Comment: fmt.Sprintf("drop %q function", f.Name)})
-		case catalog.Same(f, d):
-		case f.Result != d.Result || f.Kind != d.Kind || f.ArgsDecl != d.ArgsDecl:
-			// CREATE OR REPLACE cannot change these.
-			droppedFn[k] = true
-			p.dropFunctions = append(p.dropFunctions, &amigrate.Change{Cmd: f.DropSQL(), Comment: fmt.Sprintf("drop %q function", f.Name)})
-			p.createFunctions = append(p.createFunctions, &amigrate.Change{Cmd: d.CreateSQL(false), Comment: fmt.Sprintf("create %q function", d.Name)})
-		default:
-			p.createFunctions = append(p.createFunctions, &amigrate.Change{Cmd: d.CreateSQL(true), Comment: fmt.Sprintf("modify %q function", d.Name)})
-		}
-	}
-	for _, k := range sortedKeys(des.Functions) {
-		if _, ok := cur.Functions[k]; !ok && !des.Functions[k].Extension {
-			d := des.Functions[k]
-			p.createFunctions = append(p.createFunctions, &amigrate.Change{Cmd: d.CreateSQL(false), Comment: fmt.Sprintf("create %q function", d.Name)})
-		}
-	}
-	for _, k := range sortedTriggers(cur.Triggers) {
-		t := cur.Triggers[k]
-		d, ok := des.Triggers[k]
-		if ok && d.Def == t.Def && !droppedFn[t.Function] {
-			continue
-		}
-		if !droppedTables[t.Table] {
-			p.dropTriggers = append(p.dropTriggers, &amigrate.Change{Cmd: t.DropSQL(),
-				Comment: fmt.Sprintf("drop trigger %q from table: %q", t.Name, t.Table)})
-		}
-		if ok {
-			p.createTriggers = append(p.createTriggers, &amigrate.Change{Cmd: d.CreateSQL(), Comment: fmt.Sprintf("create trigger %q", d.Name)})
-		}
-	}
-	for _, k := range sortedTriggers(des.Triggers) {
-		if _, ok := cur.Triggers[k]; !ok {
-			d := des.Triggers[k]
-			p.createTriggers = append(p.createTriggers, &amigrate.Change{Cmd: d.CreateSQL(), Comment: fmt.Sprintf("create trigger %q", d.Name)})
-		}
-	}
-	sort.SliceStable(p.createTriggers, func(i, j int) bool { return p.createTriggers[i].Comment < p.createTriggers[j].Comment })
-	return p
-}
-
-func sortedKeys(m map[string]*catalog.Function) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// sortedTriggers orders triggers by name, then table.
-func sortedTriggers(m map[string]*catalog.Trigger) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := m[keys[i]], m[keys[j]]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.Table < b.Table
+	return dplan.Plan(ctx, dplan.Input{
+		Cur: curM, Des: desM, Changes: tables, From: from, To: to,
+		Planner: desDrv, PlanOptions: opts,
 	})
-	return keys
+}
+
+// withoutOwn removes from Atlas's tables the indexes and constraints that
+// the model plans with its own DDL.
+func withoutOwn(r *schema.Realm, m *catalog.Model) {
+	for _, s := range r.Schemas {
+		for _, t := range s.Tables {
+			own := func(name string) bool {
+				for _, id := range []string{catalog.ID(catalog.KindIndex, s.Name, name),
+					catalog.ID(catalog.KindConstraint, s.Name, t.Name, name)} {
+					if o := m.Objects[id]; o != nil && !o.Atlas {
+						return true
+					}
+				}
+				return false
+			}
+			idx := t.Indexes[:0]
+			for _, i := range t.Indexes {
+				if !own(i.Name) {
+					idx = append(idx, i)
+				}
+			}
+			t.Indexes = idx
+			fks := t.ForeignKeys[:0]
+			for _, f := range t.ForeignKeys {
+				if !own(f.Symbol) {
+					fks = append(fks, f)
+				}
+			}
+			t.ForeignKeys = fks
+			attrs := t.Attrs[:0]
+			for _, a := range t.Attrs {
+				if c, ok := a.(*schema.Check); ok && own(c.Name) {
+					continue
+				}
+				attrs = append(attrs, a)
+			}
+			t.Attrs = attrs
+		}
+	}
 }

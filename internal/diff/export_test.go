@@ -1,0 +1,29 @@
+package diff
+
+import (
+	"context"
+	"database/sql"
+
+	amigrate "ariga.io/atlas/sql/migrate"
+	entschema "entgo.io/ent/dialect/sql/schema"
+)
+
+// Build materializes a desired state on db directly: Ent's tables, then
+// SQL text as if read from schema.sql.
+func Build(ctx context.Context, db *sql.DB, tables []*entschema.Table, sqlText string) error {
+	if err := createTables(ctx, db, tables); err != nil {
+		return err
+	}
+	return execSQL(ctx, db, "schema.sql", sqlText)
+}
+
+
+// ExecSQL runs SQL text as a source file would be.
+func ExecSQL(ctx context.Context, db *sql.DB, path, text string) error { return execSQL(ctx, db, path, text) }
+
+// WithMutation makes c alter its plan before the self-check, as a faulty
+// planner would.
+func WithMutation(c Config, f func([]*amigrate.Change) []*amigrate.Change) Config {
+	c.mutate = f
+	return c
+}

@@ -1,0 +1,706 @@
+// Package plan orders the changes between two catalog models into one
+// migration that PostgreSQL accepts: every object created after what it
+// needs, every object dropped before what it needs, and every object
+// that a change invalidates (a function whose signature changes, a view
+// over a column whose type changes, an index on a re-created function)
+// dropped before and re-created after it, with its own dependents.
+//
+// Tables are diffed by Atlas (its changes come in as Input.Changes) and
+// planned by Atlas's SQL renderer; this package places each of them in
+// the same dependency graph as every other object, splitting one table's
+// changes where the graph puts them apart.
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+
+	"tasks/internal/catalog"
+)
+
+// Input is the two states of one diff.
+type Input struct {
+	// Cur is the state the migration directory builds; Des the desired
+	// one.
+	Cur, Des *catalog.Model
+	// Changes are Atlas's table changes from Cur's tables to Des's
+	// (schema.AddTable, DropTable, ModifyTable).
+	Changes []schema.Change
+	// From and To are Atlas's view of the two states' tables, for the
+	// changes this package adds when a table's index, check or default
+	// must be re-created around a dependency.
+	From, To *schema.Realm
+	// Planner renders Atlas's changes (the PostgreSQL driver).
+	Planner migrate.PlanApplier
+	// PlanOptions are passed to Planner (e.g. an empty schema qualifier).
+	PlanOptions []migrate.PlanOption
+}
+
+// Plan returns the statements of the migration from in.Cur to in.Des, in
+// an order PostgreSQL accepts, or an error naming what cannot be planned.
+func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
+	p := &planner{in: in}
+	if err := p.actions(); err != nil {
+		return nil, err
+	}
+	if err := p.atlasChanges(); err != nil {
+		return nil, err
+	}
+	if err := p.propagate(); err != nil {
+		return nil, err
+	}
+	nodes, err := p.nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return order(nodes, in.Cur, in.Des)
+}
+
+type action int
+
+const (
+	none action = iota
+	create
+	drop
+	alter
+	replace  // drop, then create
+	recreate // gone with what it depended on: create again only
+)
+
+type planner struct {
+	in  Input
+	act map[string]action // non-Atlas objects
+	// alterSQL holds in-place alter statements of objects with action alter.
+	alterSQL map[string][]string
+	// atlas are Atlas's changes, each sub-change of a ModifyTable on its
+	// own (regrouped in nodes), plus the re-creations propagate adds.
+	atlas []*atlasChange
+	// killed are the IDs whose current form is gone during the
+	// migration, with whether it is gone with its dependents (dropped)
+	// or only invalidates them (a column whose type changes).
+	killed map[string]bool
+}
+
+// atlasChange is one Atlas change that touches one table, with the IDs
+// it creates (desired form afterwards), removes (current form gone) and
+// kills (object dropped or invalidated for its dependents).
+type atlasChange struct {
+	table   *schema.Table
+	top     schema.Change // AddTable, DropTable, or the sub-change of a ModifyTable
+	sub     bool          // top is a sub-change of a ModifyTable on table
+	creates []string
+	removes []string
+	kills   []string
+	// typeChange: the column keeps existing, but dependents must go.
+	typeChange bool
+}
+
+// actions decides, for every object outside Atlas's tables, whether it
+// is created, dropped, altered in place or dropped and re-created.
+func (p *planner) actions() error {
+	p.act = map[string]action{}
+	p.alterSQL = map[string][]string{}
+	for id, c := range p.in.Cur.Objects {
+		if c.Atlas {
+			continue
+		}
+		d, ok := p.in.Des.Objects[id]
+		switch {
+		case !ok || d.Atlas:
+			p.act[id] = drop
+		case c.Def == d.Def:
+		case d.Alter != nil:
+			if stmts, ok := d.Alter(c); ok {
+				p.act[id] = alter
+				p.alterSQL[id] = stmts
+			} else {
+				p.act[id] = replace
+			}
+		default:
+			p.act[id] = replace
+		}
+	}
+	for id, d := range p.in.Des.Objects {
+		if d.Atlas {
+			continue
+		}
+		if c, ok := p.in.Cur.Objects[id]; !ok || c.Atlas {
+			p.act[id] = create
+		}
+	}
+	return nil
+}
+
+// atlasChanges splits Atlas's changes into single-table pieces and
+// records which model objects each touches.
+func (p *planner) atlasChanges() error {
+	for _, ch := range p.in.Changes {
+		switch c := ch.(type) {
+		case *schema.AddTable:
+			ids := p.tableIDs(p.in.Des, c.T)
+			p.atlas = append(p.atlas, &atlasChange{table: c.T, top: c, creates: ids})
+		case *schema.DropTable:
+			ids := p.tableIDs(p.in.Cur, c.T)
+			p.atlas = append(p.atlas, &atlasChange{table: c.T, top: c, removes: ids, kills: ids})
+		case *schema.ModifyTable:
+			for _, sub := range c.Changes {
+				a := &atlasChange{table: c.T, top: sub, sub: true}
+				p.touch(a, sub)
+				p.atlas = append(p.atlas, a)
+			}
+		default:
+			return fmt.Errorf("plan: unexpected table change %T", ch)
+		}
+	}
+	return nil
+}
+
+// tableIDs are the model IDs of an Atlas table and everything Atlas
+// creates or drops with it.
+func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []string {
+	s := schemaName(t)
+	tid := catalog.ID(catalog.KindTable, s, t.Name)
+	ids := []string{tid}
+	for _, id := range m.IDs() {
+		o := m.Objects[id]
+		if o.Atlas && o.Schema == s && o.Table == t.Name {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// touch records the model objects one sub-change of a ModifyTable
+// creates, removes and kills.
+func (p *planner) touch(a *atlasChange, sub schema.Change) {
+	s, t := schemaName(a.table), a.table.Name
+	col := func(name string) string { return catalog.ID(catalog.KindColumn, s, t, name) }
+	idx := func(m *catalog.Model, name string) string {
+		if name == "" {
+			return catalog.ID(catalog.KindTable, s, t)
+		}
+		if id := catalog.ID(catalog.KindIndex, s, name); m.Objects[id] != nil {
+			return id
+		}
+		return catalog.ID(catalog.KindConstraint, s, t, name)
+	}
+	con := func(name string) string { return catalog.ID(catalog.KindConstraint, s, t, name) }
+	add := func(id string) { a.creates = append(a.creates, id) }
+	kill := func(id string) { a.removes = append(a.removes, id); a.kills = append(a.kills, id) }
+	switch c := sub.(type) {
+	case *schema.AddColumn:
+		add(col(c.C.Name))
+	case *schema.DropColumn:
+		kill(col(c.C.Name))
+	case *schema.ModifyColumn:
+		id := col(c.To.Name)
+		add(id)
+		a.removes = append(a.removes, id)
+		if c.Change.Is(schema.ChangeType) {
+			a.kills = append(a.kills, id)
+			a.typeChange = true
+		}
+	case *schema.RenameColumn:
+		kill(col(c.From.Name))
+		add(col(c.To.Name))
+	case *schema.AddIndex:
+		add(idx(p.in.Des, c.I.Name))
+	case *schema.DropIndex:
+		kill(idx(p.in.Cur, c.I.Name))
+	case *schema.ModifyIndex:
+		kill(idx(p.in.Cur, c.From.Name))
+		add(idx(p.in.Des, c.To.Name))
+	case *schema.RenameIndex:
+		kill(idx(p.in.Cur, c.From.Name))
+		add(idx(p.in.Des, c.To.Name))
+	case *schema.AddPrimaryKey:
+		add(idx(p.in.Des, c.P.Name))
+	case *schema.DropPrimaryKey:
+		kill(idx(p.in.Cur, c.P.Name))
+	case *schema.ModifyPrimaryKey:
+		kill(idx(p.in.Cur, c.From.Name))
+		add(idx(p.in.Des, c.To.Name))
+	case *schema.AddForeignKey:
+		add(con(c.F.Symbol))
+	case *schema.DropForeignKey:
+		kill(con(c.F.Symbol))
+	case *schema.ModifyForeignKey:
+		kill(con(c.From.Symbol))
+		add(con(c.To.Symbol))
+	case *schema.AddCheck:
+		add(con(c.C.Name))
+	case *schema.DropCheck:
+		kill(con(c.C.Name))
+	case *schema.ModifyCheck:
+		kill(con(c.From.Name))
+		add(con(c.To.Name))
+	default:
+		// Table attributes (comments, options): the table itself.
+		id := catalog.ID(catalog.KindTable, s, t)
+		add(id)
+		a.removes = append(a.removes, id)
+	}
+}
+
+// propagate finds every object that must go because something it needs
+// goes: dependents of dropped or re-created objects, and of columns whose
+// type changes. An object that depends on the gone one only through an
+// automatic dependency (an index on a dropped table) goes with it and is
+// re-created if the desired state has it; one that depends normally (a
+// view, a trigger's function, an index expression) is dropped first and
+// re-created after.
+func (p *planner) propagate() error {
+	p.killed = map[string]bool{}
+	typeOnly := map[string]bool{}
+	for id, a := range p.act {
+		if a == drop || a == replace {
+			p.killed[id] = true
+		}
+	}
+	for _, a := range p.atlas {
+		for _, id := range a.kills {
+			p.killed[id] = true
+			if a.typeChange {
+				typeOnly[id] = true
+			}
+		}
+	}
+	atlasKilled := map[string]bool{}
+	for _, a := range p.atlas {
+		for _, id := range a.kills {
+			atlasKilled[id] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, id := range p.in.Cur.IDs() {
+			d := p.in.Cur.Objects[id]
+			if p.killed[id] {
+				continue
+			}
+			for _, dep := range d.Deps {
+				if !p.killed[dep.ID] || (dep.Auto && typeOnly[dep.ID]) {
+					continue
+				}
+				if err := p.invalidate(d, dep, atlasKilled); err != nil {
+					return err
+				}
+				p.killed[id] = true
+				changed = true
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// invalidate handles d, which needs dep, an object the migration drops
+// or invalidates.
+func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map[string]bool) error {
+	_, stays := p.in.Des.Objects[d.ID]
+	if !d.Atlas {
+		switch {
+		case dep.Auto && !stays:
+			p.act[d.ID] = none // gone with dep: nothing to write
+		case dep.Auto:
+			p.act[d.ID] = recreate
+		case !stays:
+			p.act[d.ID] = drop
+		default:
+			p.act[d.ID] = replace
+		}
+		return nil
+	}
+	if dep.Auto || atlasKilled[d.ID] {
+		return nil // Atlas's own table changes cover it
+	}
+	// An Atlas object (index, check, foreign key, column default) that
+	// needs a re-created object: drop it before and add it again after.
+	return p.recreateAtlas(d, dep)
+}
+
+// recreateAtlas adds Atlas changes that drop an index, constraint or
+// column default of an Atlas table before dep goes, and restore it after.
+func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
+	ft, tt := findTable(p.in.From, d.Schema, d.Table), findTable(p.in.To, d.Schema, d.Table)
+	if d.Kind == catalog.KindTable {
+		ft, tt = findTable(p.in.From, d.Schema, d.Name), findTable(p.in.To, d.Schema, d.Name)
+	}
+	if ft == nil {
+		return fmt.Errorf("plan: %s must be re-created for %s, but Atlas does not know its table", d.ID, dep.ID)
+	}
+	_, stays := p.in.Des.Objects[d.ID]
+	var before, after schema.Change
+	switch d.Kind {
+	case catalog.KindIndex, catalog.KindConstraint:
+		if i, ok := ft.Index(d.Name); ok {
+			before = &schema.DropIndex{I: i}
+			if tt != nil {
+				if j, ok := tt.Index(d.Name); ok && stays {
+					after = &schema.AddIndex{I: j}
+				}
+			}
+			break
+		}
+		if c := findCheck(ft, d.Name); c != nil {
+			before = &schema.DropCheck{C: c}
+			if c2 := findCheck(tt, d.Name); c2 != nil && stays {
+				after = &schema.AddCheck{C: c2}
+			}
+			break
+		}
+		if fk, ok := ft.ForeignKey(d.Name); ok {
+			before = &schema.DropForeignKey{F: fk}
+			if tt != nil {
+				if fk2, ok := tt.ForeignKey(d.Name); ok && stays {
+					after = &schema.AddForeignKey{F: fk2}
+				}
+			}
+			break
+		}
+	case catalog.KindColumn:
+		c, ok := ft.Column(d.Name)
+		if !ok || c.Default == nil {
+			break
+		}
+		bare := *c
+		bare.Default = nil
+		before = &schema.ModifyColumn{From: c, To: &bare, Change: schema.ChangeDefault}
+		if tt != nil {
+			if c2, ok := tt.Column(d.Name); ok && c2.Default != nil && stays {
+				after = &schema.ModifyColumn{From: &bare, To: c2, Change: schema.ChangeDefault}
+			}
+		}
+	}
+	if before == nil {
+		return fmt.Errorf("plan: %s needs %s, which this migration drops or re-creates, and cannot be re-created around it; "+
+			"split the change into two migrations", d.ID, dep.ID)
+	}
+	b := &atlasChange{table: ft, top: before, sub: true}
+	p.touch(b, before)
+	if d.Kind == catalog.KindColumn {
+		b.creates, b.kills = nil, nil // the column stays: only its default goes
+		b.removes = []string{d.ID}
+	}
+	p.atlas = append(p.atlas, b)
+	if after != nil {
+		a := &atlasChange{table: tt, top: after, sub: true}
+		p.touch(a, after)
+		if d.Kind == catalog.KindColumn {
+			a.removes = nil
+		}
+		p.atlas = append(p.atlas, a)
+	}
+	return nil
+}
+
+func findTable(r *schema.Realm, s, name string) *schema.Table {
+	if r == nil {
+		return nil
+	}
+	for _, sc := range r.Schemas {
+		if sc.Name != s {
+			continue
+		}
+		if t, ok := sc.Table(name); ok {
+			return t
+		}
+	}
+	return nil
+}
+
+func findCheck(t *schema.Table, name string) *schema.Check {
+	if t == nil {
+		return nil
+	}
+	for _, a := range t.Attrs {
+		if c, ok := a.(*schema.Check); ok && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func schemaName(t *schema.Table) string {
+	if t.Schema == nil {
+		return ""
+	}
+	return t.Schema.Name
+}
+
+// node is one step of the migration: one object's statements, or a group
+// of Atlas changes that stay together.
+type node struct {
+	name    string // for messages
+	changes []*migrate.Change
+	creates []string
+	removes []string
+	kills   []string
+	prio    int
+	atlas   []*atlasChange
+}
+
+// nodes builds the steps: one per non-Atlas action, and Atlas's changes
+// grouped per table, each change that the graph ties to another object
+// in a group of its own.
+func (p *planner) nodes(ctx context.Context) ([]*node, error) {
+	var nodes []*node
+	for _, id := range sortedIDs(p.act) {
+		c, d := p.in.Cur.Objects[id], p.in.Des.Objects[id]
+		switch p.act[id] {
+		case drop:
+			if implicitlyDropped(c, p.killed) {
+				continue
+			}
+			nodes = append(nodes, &node{name: "drop " + id, removes: []string{id}, kills: []string{id},
+				changes: changes(c.Drop, comment("drop", c))})
+		case create, recreate:
+			nodes = append(nodes, &node{name: "create " + id, creates: []string{id},
+				changes: changes(d.Create, comment("create", d))})
+		case alter:
+			nodes = append(nodes, &node{name: "alter " + id, creates: []string{id}, removes: []string{id},
+				changes: changes(p.alterSQL[id], comment("modify", d))})
+		case replace:
+			if !implicitlyDropped(c, p.killed) {
+				nodes = append(nodes, &node{name: "drop " + id, removes: []string{id}, kills: []string{id},
+					changes: changes(c.Drop, comment("drop", c))})
+			}
+			nodes = append(nodes, &node{name: "create " + id, creates: []string{id},
+				changes: changes(d.Create, comment("create", d))})
+		}
+	}
+	sort.SliceStable(nodes, func(i, j int) bool { return p.objectOf(nodes[i]).Name < p.objectOf(nodes[j]).Name })
+	for i, n := range nodes {
+		n.prio = priority(n, p.in.Cur, p.in.Des, i)
+	}
+	if len(p.atlas) == 0 {
+		return nodes, nil
+	}
+	groups := p.group(nodes)
+	var all []schema.Change
+	owner := map[schema.Change]*node{}
+	for _, g := range groups {
+		n := &node{name: "table " + g[0].table.Name, atlas: g}
+		var ch schema.Change
+		if !g[0].sub {
+			ch = g[0].top
+		} else {
+			mt := &schema.ModifyTable{T: g[0].table}
+			for _, a := range g {
+				mt.Changes = append(mt.Changes, a.top)
+				owner[a.top] = n
+			}
+			ch = mt
+		}
+		owner[ch] = n
+		all = append(all, ch)
+		for _, a := range g {
+			n.creates = append(n.creates, a.creates...)
+			n.removes = append(n.removes, a.removes...)
+			n.kills = append(n.kills, a.kills...)
+		}
+		nodes = append(nodes, n)
+	}
+	plan, err := p.in.Planner.PlanChanges(ctx, "diff", all, p.in.PlanOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("plan: table changes: %w", err)
+	}
+	for i, c := range plan.Changes {
+		n := ownerOf(c.Source, owner)
+		if n == nil {
+			return nil, fmt.Errorf("plan: cannot place Atlas's statement %q", c.Cmd)
+		}
+		if len(n.changes) == 0 {
+			n.prio = 1_000_000 + i
+		}
+		n.changes = append(n.changes, c)
+	}
+	return nodes, nil
+}
+
+// objectOf is the object a non-Atlas step is about.
+func (p *planner) objectOf(n *node) *catalog.Object {
+	if len(n.creates) > 0 {
+		return p.in.Des.Objects[n.creates[0]]
+	}
+	return p.in.Cur.Objects[n.kills[0]]
+}
+
+// ownerOf finds the node of a change Atlas planned from its source.
+func ownerOf(src schema.Change, owner map[schema.Change]*node) *node {
+	if n, ok := owner[src]; ok {
+		return n
+	}
+	if mt, ok := src.(*schema.ModifyTable); ok {
+		for _, c := range mt.Changes {
+			if n, ok := owner[c]; ok {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// group splits Atlas's changes into nodes: a whole AddTable or
+// DropTable alone; the sub-changes of one table that no other object's
+// step is ordered against together (so Atlas writes them as one ALTER
+// TABLE, as it would alone); every other sub-change on its own.
+func (p *planner) group(others []*node) [][]*atlasChange {
+	// A sub-change is tied when an edge would join it to a non-Atlas
+	// step or to another Atlas change it must not share a statement
+	// with (a re-creation pair on one table).
+	fine := make([]*node, 0, len(others)+len(p.atlas))
+	fine = append(fine, others...)
+	idx := map[*atlasChange]int{}
+	for _, a := range p.atlas {
+		idx[a] = len(fine)
+		fine = append(fine, &node{creates: a.creates, removes: a.removes, kills: a.kills})
+	}
+	edges := edges(fine, p.in.Cur, p.in.Des)
+	tied := map[*atlasChange]bool{}
+	for _, a := range p.atlas {
+		i := idx[a]
+		for _, e := range edges {
+			if e[0] != i && e[1] != i {
+				continue
+			}
+			other := e[0] + e[1] - i
+			if other < len(others) {
+				tied[a] = true
+			}
+		}
+	}
+	// Re-created pairs on one table (drop index, add index) are tied
+	// to each other through their kills/creates: keep them apart.
+	for _, a := range p.atlas {
+		for _, b := range p.atlas {
+			if a != b && a.table.Name == b.table.Name && overlaps(a.kills, b.creates) {
+				tied[a], tied[b] = true, true
+			}
+		}
+	}
+	var (
+		groups [][]*atlasChange
+		free   = map[*schema.Table]int{}
+	)
+	for _, a := range p.atlas {
+		if !a.sub || tied[a] {
+			groups = append(groups, []*atlasChange{a})
+			continue
+		}
+		if i, ok := free[a.table]; ok {
+			groups[i] = append(groups[i], a)
+			continue
+		}
+		free[a.table] = len(groups)
+		groups = append(groups, []*atlasChange{a})
+	}
+	return groups
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// implicitlyDropped reports whether o goes with an object it depends on
+// automatically (a trigger with its dropped table), so dropping it
+// explicitly would fail.
+func implicitlyDropped(o *catalog.Object, killed map[string]bool) bool {
+	for _, d := range o.Deps {
+		if d.Auto && killed[d.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+func changes(stmts []string, comment string) []*migrate.Change {
+	out := make([]*migrate.Change, len(stmts))
+	for i, s := range stmts {
+		out[i] = &migrate.Change{Cmd: strings.TrimSuffix(strings.TrimSpace(s), ";")}
+		if i == 0 {
+			out[i].Comment = comment
+		}
+	}
+	return out
+}
+
+// comment is the migration file's line above an object's statements, in
+// the shapes Atlas writes: `Create "f" function`, `Create trigger "t"`.
+func comment(verb string, o *catalog.Object) string {
+	if o.Comment != "" {
+		return o.Comment
+	}
+	switch o.Kind {
+	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
+		return fmt.Sprintf("%s %q %s", verb, o.Name, o.Kind)
+	case catalog.KindTrigger, catalog.KindPolicy, catalog.KindRule:
+		if verb == "drop" {
+			return fmt.Sprintf("%s %s %q from table: %q", verb, o.Kind, o.Name, o.Table)
+		}
+		if verb == "create" && o.Kind == catalog.KindTrigger {
+			return fmt.Sprintf("%s %s %q", verb, o.Kind, o.Name)
+		}
+		return fmt.Sprintf("%s %s %q on table: %q", verb, o.Kind, o.Name, o.Table)
+	}
+	if strings.Contains(o.ID, " of ") {
+		// An attribute object: name what it belongs to.
+		_, of, _ := strings.Cut(o.ID, " of ")
+		v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
+		return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
+	}
+	return fmt.Sprintf("%s %s %q", verb, o.Kind, o.Name)
+}
+
+// kindRank orders creates by kind when nothing else does: what others
+// are built from first. Drops use the reverse.
+var kindRank = map[catalog.Kind]int{
+	catalog.KindSchema: 0, catalog.KindExtension: 1, catalog.KindEnum: 2, catalog.KindDomain: 3,
+	catalog.KindComposite: 3, catalog.KindRange: 3, catalog.KindSequence: 4, catalog.KindFunction: 5,
+	catalog.KindProcedure: 5, catalog.KindAggregate: 6, catalog.KindView: 7, catalog.KindMatView: 8,
+	catalog.KindIndex: 9, catalog.KindConstraint: 9, catalog.KindTrigger: 10, catalog.KindPolicy: 11,
+	catalog.KindRule: 11, catalog.KindStatistics: 12,
+}
+
+// priority places a non-Atlas step among the others when the graph
+// leaves it free: drops before Atlas's table changes (reverse kind
+// order), creates after them (kind order), then by name, as Atlas Pro
+// writes functions before triggers and triggers by name.
+func priority(n *node, cur, des *catalog.Model, i int) int {
+	if len(n.creates) == 0 {
+		o := cur.Objects[n.kills[0]]
+		return (20-rank(o.Kind))*10_000 + i
+	}
+	o := des.Objects[n.creates[0]]
+	return 10_000_000 + rank(o.Kind)*100_000 + i
+}
+
+func rank(k catalog.Kind) int {
+	if r, ok := kindRank[k]; ok {
+		return r
+	}
+	return 15 // attributes last
+}
+
+func sortedIDs(m map[string]action) []string {
+	ids := make([]string, 0, len(m))
+	for id, a := range m {
+		if a != none {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
