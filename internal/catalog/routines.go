@@ -100,11 +100,18 @@ func (f *Function) compared() string {
 // Atlas writes: the name quoted, the body dollar-quoted byte for byte.
 func (f *Function) createSQL(name string, orReplace bool) string {
 	if f.SQLBody {
-		def := strings.TrimSpace(f.Def)
-		if !orReplace {
-			def = strings.Replace(def, "CREATE OR REPLACE", "CREATE", 1)
+		// pg_get_functiondef's first line names the function qualified;
+		// the rest (attributes and the parsed body) is kept as rendered.
+		_, rest, _ := strings.Cut(strings.TrimSpace(f.Def), "\n")
+		head := "CREATE "
+		if orReplace {
+			head += "OR REPLACE "
 		}
-		return def
+		kind := "FUNCTION"
+		if f.Kind == "p" {
+			kind = "PROCEDURE"
+		}
+		return head + kind + " " + name + " (" + f.ArgsDecl + ")\n" + rest
 	}
 	var b strings.Builder
 	b.WriteString("CREATE ")

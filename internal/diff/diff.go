@@ -428,12 +428,11 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	opt := &schema.InspectRealmOption{Schemas: schemas, Mode: schema.InspectSchemas | schema.InspectTables}
-	from, err := curDrv.InspectRealm(ctx, opt)
+	from, err := inspectTables(ctx, curDrv, schemas, def)
 	if err != nil {
 		return nil, fmt.Errorf("diff: inspect current state: %w", err)
 	}
-	to, err := desDrv.InspectRealm(ctx, opt)
+	to, err := inspectTables(ctx, desDrv, schemas, def)
 	if err != nil {
 		return nil, fmt.Errorf("diff: inspect desired state: %w", err)
 	}
@@ -462,6 +461,26 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 		Cur: curM, Des: desM, Changes: tables, From: from, To: to,
 		Planner: desDrv, PlanOptions: opts,
 	})
+}
+
+// inspectTables reads Atlas's view of the tables. One unqualified schema
+// is inspected as a schema, under its search_path, so expressions name
+// its functions unqualified as the Atlas CLI does with a schema-scoped dev
+// URL; several are inspected as a realm, every name qualified.
+func inspectTables(ctx context.Context, drv migrateDriver, schemas []string, def string) (*schema.Realm, error) {
+	if def != "" {
+		s, err := drv.InspectSchema(ctx, def, &schema.InspectOptions{Mode: schema.InspectTables})
+		if err != nil {
+			return nil, err
+		}
+		return schema.NewRealm(s), nil
+	}
+	return drv.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemas, Mode: schema.InspectSchemas | schema.InspectTables})
+}
+
+type migrateDriver interface {
+	InspectSchema(context.Context, string, *schema.InspectOptions) (*schema.Schema, error)
+	InspectRealm(context.Context, *schema.InspectRealmOption) (*schema.Realm, error)
 }
 
 // withoutOwn removes from Atlas's tables the indexes and constraints that

@@ -17,9 +17,10 @@ func Build(ctx context.Context, db *sql.DB, tables []*entschema.Table, sqlText s
 	return execSQL(ctx, db, "schema.sql", sqlText)
 }
 
-
 // ExecSQL runs SQL text as a source file would be.
-func ExecSQL(ctx context.Context, db *sql.DB, path, text string) error { return execSQL(ctx, db, path, text) }
+func ExecSQL(ctx context.Context, db *sql.DB, path, text string) error {
+	return execSQL(ctx, db, path, text)
+}
 
 // WithMutation makes c alter its plan before the self-check, as a faulty
 // planner would.

@@ -276,22 +276,27 @@ func (p *planner) propagate() error {
 			atlasKilled[id] = true
 		}
 	}
+	handled := map[string]bool{}
 	for changed := true; changed; {
 		changed = false
 		for _, id := range p.in.Cur.IDs() {
 			d := p.in.Cur.Objects[id]
-			if p.killed[id] {
+			if p.killed[id] || handled[id] {
 				continue
 			}
 			for _, dep := range d.Deps {
 				if !p.killed[dep.ID] || (dep.Auto && typeOnly[dep.ID]) {
 					continue
 				}
-				if err := p.invalidate(d, dep, atlasKilled); err != nil {
+				gone, err := p.invalidate(d, dep, atlasKilled)
+				if err != nil {
 					return err
 				}
-				p.killed[id] = true
-				changed = true
+				handled[id] = true
+				if gone {
+					p.killed[id] = true
+					changed = true
+				}
 				break
 			}
 		}
@@ -301,7 +306,9 @@ func (p *planner) propagate() error {
 
 // invalidate handles d, which needs dep, an object the migration drops
 // or invalidates.
-func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map[string]bool) error {
+// It reports whether d itself goes (a column whose default is re-created
+// stays).
+func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map[string]bool) (bool, error) {
 	_, stays := p.in.Des.Objects[d.ID]
 	if !d.Atlas {
 		switch {
@@ -314,14 +321,14 @@ func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map
 		default:
 			p.act[d.ID] = replace
 		}
-		return nil
+		return true, nil
 	}
 	if dep.Auto || atlasKilled[d.ID] {
-		return nil // Atlas's own table changes cover it
+		return true, nil // Atlas's own table changes cover it
 	}
 	// An Atlas object (index, check, foreign key, column default) that
 	// needs a re-created object: drop it before and add it again after.
-	return p.recreateAtlas(d, dep)
+	return d.Kind != catalog.KindColumn, p.recreateAtlas(d, dep)
 }
 
 // recreateAtlas adds Atlas changes that drop an index, constraint or
@@ -483,7 +490,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 	}
 	groups := p.group(nodes)
 	var all []schema.Change
-	owner := map[schema.Change]*node{}
+	own := &owners{top: map[schema.Change]*node{}, queue: map[string][]*node{}, seen: map[schema.Change]*node{}, used: map[*node]bool{}}
 	for _, g := range groups {
 		n := &node{name: "table " + g[0].table.Name, atlas: g}
 		var ch schema.Change
@@ -491,13 +498,17 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 			ch = g[0].top
 		} else {
 			mt := &schema.ModifyTable{T: g[0].table}
+			keys := map[string]bool{}
 			for _, a := range g {
 				mt.Changes = append(mt.Changes, a.top)
-				owner[a.top] = n
+				if k := g[0].table.Name + " " + changeKey(a.top); !keys[k] {
+					keys[k] = true
+					own.add(k, n)
+				}
 			}
 			ch = mt
 		}
-		owner[ch] = n
+		own.top[ch] = n
 		all = append(all, ch)
 		for _, a := range g {
 			n.creates = append(n.creates, a.creates...)
@@ -511,7 +522,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 		return nil, fmt.Errorf("plan: table changes: %w", err)
 	}
 	for i, c := range plan.Changes {
-		n := ownerOf(c.Source, owner)
+		n := own.of(c.Source)
 		if n == nil {
 			return nil, fmt.Errorf("plan: cannot place Atlas's statement %q", c.Cmd)
 		}
@@ -531,19 +542,77 @@ func (p *planner) objectOf(n *node) *catalog.Object {
 	return p.in.Cur.Objects[n.kills[0]]
 }
 
-// ownerOf finds the node of a change Atlas planned from its source.
-func ownerOf(src schema.Change, owner map[schema.Change]*node) *node {
-	if n, ok := owner[src]; ok {
+// owners finds the node of each statement Atlas planned, from the
+// statement's source: a table change is the node's own; a table's
+// sub-changes may reach Atlas's output as copies, so they are matched by
+// table, kind and name, in the order the nodes were given to Atlas (two
+// nodes can change one column: drop a default, then set it again).
+type owners struct {
+	top   map[schema.Change]*node
+	queue map[string][]*node
+	seen  map[schema.Change]*node
+	used  map[*node]bool
+}
+
+func (o *owners) add(key string, n *node) { o.queue[key] = append(o.queue[key], n) }
+
+func (o *owners) of(src schema.Change) *node {
+	if n, ok := o.top[src]; ok {
 		return n
 	}
-	if mt, ok := src.(*schema.ModifyTable); ok {
-		for _, c := range mt.Changes {
-			if n, ok := owner[c]; ok {
-				return n
-			}
+	if n, ok := o.seen[src]; ok {
+		return n
+	}
+	var key string
+	switch c := src.(type) {
+	case *schema.ModifyTable:
+		if len(c.Changes) == 0 {
+			return nil
 		}
+		key = c.T.Name + " " + changeKey(c.Changes[0])
+	default:
+		return nil
+	}
+	// Each node has at most one ALTER TABLE: skip nodes already matched
+	// through another of their sub-changes.
+	for q := o.queue[key]; len(q) > 0; q = q[1:] {
+		n := q[0]
+		if o.used[n] {
+			continue
+		}
+		o.queue[key] = q[1:]
+		o.used[n] = true
+		o.seen[src] = n
+		return n
 	}
 	return nil
+}
+
+// changeKey names a table sub-change by its kind and the name of what it
+// changes.
+func changeKey(c schema.Change) string {
+	name := ""
+	switch c := c.(type) {
+	case *schema.AddColumn:
+		name = c.C.Name
+	case *schema.DropColumn:
+		name = c.C.Name
+	case *schema.ModifyColumn:
+		name = c.To.Name
+	case *schema.AddIndex:
+		name = c.I.Name
+	case *schema.DropIndex:
+		name = c.I.Name
+	case *schema.AddCheck:
+		name = c.C.Name
+	case *schema.DropCheck:
+		name = c.C.Name
+	case *schema.AddForeignKey:
+		name = c.F.Symbol
+	case *schema.DropForeignKey:
+		name = c.F.Symbol
+	}
+	return fmt.Sprintf("%T %s", c, name)
 }
 
 // group splits Atlas's changes into nodes: a whole AddTable or

@@ -1,0 +1,249 @@
+package diff_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	amigrate "ariga.io/atlas/sql/migrate"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"tasks/internal/atlasconf"
+	"tasks/internal/catalog"
+	"tasks/internal/diff"
+	"tasks/internal/migrate"
+)
+
+// TestScenarioFiles runs every testdata/scenarios/*.txtar: the desired
+// SQL before (built into the migration directory first) and after, and
+// the migration the diff must write between them, or the error it must
+// refuse with. Each written file is checked four ways: it is the
+// expected text, it applies, the next diff finds nothing, and the
+// migrated database's catalog equals that of a database built straight
+// from the desired SQL.
+//
+// With -update, a scenario whose migration differs gets the produced one
+// written into its want.sql section instead (review it before committing).
+func TestScenarioFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no scenario files")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txtar")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := readScenario(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.path = f
+			sc.run(t)
+		})
+	}
+}
+
+type fileScenario struct {
+	before, after, want, wantErr string
+	hasBefore                    bool
+	schemas                      []string
+	path                         string
+}
+
+var update = flag.Bool("update", false, "write produced migrations into the scenario files' want.sql")
+
+// rewrite stores got as the scenario file's want.sql.
+func (sc *fileScenario) rewrite(t *testing.T, got string) {
+	a, err := txtar.ParseFile(sc.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for i := range a.Files {
+		if a.Files[i].Name == "want.sql" {
+			a.Files[i].Data, found = []byte(got), true
+		}
+	}
+	if !found {
+		a.Files = append(a.Files, txtar.File{Name: "want.sql", Data: []byte(got)})
+	}
+	if err := os.WriteFile(sc.path, txtar.Format(a), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readScenario(path string) (*fileScenario, error) {
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sc := &fileScenario{schemas: []string{"public"}}
+	for _, f := range a.Files {
+		switch f.Name {
+		case "before.sql":
+			sc.before, sc.hasBefore = string(f.Data), true
+		case "after.sql":
+			sc.after = string(f.Data)
+		case "want.sql":
+			sc.want = string(f.Data)
+		case "error":
+			sc.wantErr = strings.TrimSpace(string(f.Data))
+		case "schemas":
+			sc.schemas = strings.Fields(string(f.Data))
+		default:
+			return nil, &os.PathError{Op: "scenario", Path: path, Err: os.ErrInvalid}
+		}
+	}
+	return sc, nil
+}
+
+func (sc *fileScenario) sources() []atlasconf.Source {
+	// The file is loaded in the first schema; the others are managed
+	// members whose objects it creates qualified.
+	srcs := []atlasconf.Source{{Schema: sc.schemas[0], URL: "file://schema.sql"}}
+	for _, s := range sc.schemas[1:] {
+		srcs = append(srcs, atlasconf.Source{Schema: s, URL: "file://empty.sql"})
+	}
+	return srcs
+}
+
+func (sc *fileScenario) run(t *testing.T) {
+	ctx := context.Background()
+	dev := cluster.Empty(t)
+	work := t.TempDir()
+	dirPath := filepath.Join(work, "migrations")
+	if err := os.Mkdir(dirPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := amigrate.NewLocalDir(dirPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(work, "empty.sql"), nil, 0o644)
+	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(text, name string) (*diff.Result, string, error) {
+		if err := os.WriteFile(filepath.Join(work, "schema.sql"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		clock = clock.Add(time.Minute)
+		res, err := diff.Run(ctx, diff.Config{
+			Dir: dir, Sources: sc.sources(), DevURL: dev, Name: name, BaseDir: work,
+			Out: &out, Now: func() time.Time { return clock },
+		})
+		return res, out.String(), err
+	}
+	if sc.hasBefore {
+		if _, _, err := run(sc.before, "before"); err != nil {
+			t.Fatalf("before.sql: %v", err)
+		}
+	}
+	res, out, err := run(sc.after, "after")
+	if sc.wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), sc.wantErr) {
+			t.Fatalf("err = %v; want one containing %q", err, sc.wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	if res.File != "" {
+		b, err := os.ReadFile(filepath.Join(dirPath, res.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = string(b)
+	}
+	if d := cmp.Diff(sc.want, got); d != "" && *update {
+		sc.rewrite(t, got)
+	} else if d != "" {
+		t.Fatalf("migration (-want +got):\n%s\noutput: %s", d, out)
+	}
+	if got == "" {
+		return
+	}
+
+	// It applies.
+	migratedURL := cluster.Empty(t)
+	applyDB, err := sql.Open("postgres", migratedURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer applyDB.Close()
+	if _, err := migrate.Apply(ctx, applyDB, dir, 0, migrate.Options{}); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	// The next diff is empty.
+	if res, out, err := run(sc.after, "again"); err != nil || res.File != "" {
+		t.Fatalf("second diff: %v\n%s", err, out)
+	}
+	// The migrated catalog is the desired one.
+	want := openDB(t, cluster.Empty(t))
+	for _, s := range sc.schemas {
+		if _, err := want.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+catalog.QuoteIdent(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := want.ExecContext(ctx, "SET search_path = "+catalog.QuoteIdent(sc.schemas[0])); err != nil {
+		t.Fatal(err)
+	}
+	if err := diff.ExecSQL(ctx, want, "after.sql", sc.after); err != nil {
+		t.Fatal(err)
+	}
+	compareCatalogs(t, sc.schemas, want, openDB(t, migratedURL))
+}
+
+func openDB(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// compareCatalogs fails the test naming every object whose definition
+// differs between the two databases.
+func compareCatalogs(t *testing.T, schemas []string, want, got *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	def := ""
+	if len(schemas) == 1 {
+		def = schemas[0]
+	}
+	defs := func(db *sql.DB) map[string]string {
+		path := ""
+		if def != "" {
+			path = catalog.QuoteIdent(def)
+		}
+		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", path); err != nil {
+			t.Fatal(err)
+		}
+		m, err := catalog.Inspect(ctx, db, schemas, def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for id, o := range m.Objects {
+			out[id] = o.Def
+		}
+		return out
+	}
+	if d := cmp.Diff(defs(want), defs(got)); d != "" {
+		t.Errorf("catalog differs from the desired state (-want +got):\n%s", d)
+	}
+}
