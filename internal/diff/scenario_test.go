@@ -247,3 +247,46 @@ func compareCatalogs(t *testing.T, schemas []string, want, got *sql.DB) {
 		t.Errorf("catalog differs from the desired state (-want +got):\n%s", d)
 	}
 }
+
+// A planner that withholds a statement is caught by the self-check before
+// anything is written: here the CREATE INDEX of a new index is dropped
+// from the plan.
+func TestSelfCheckCatchesWithheldStatement(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	dirPath := filepath.Join(work, "migrations")
+	os.Mkdir(dirPath, 0o755)
+	dir, err := amigrate.NewLocalDir(dirPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(work, "schema.sql"), []byte(`
+CREATE TABLE notes (id bigint PRIMARY KEY, title text NOT NULL);
+CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE INDEX notes_norm ON notes (norm(title));
+COMMENT ON TABLE notes IS 'kept';
+`), 0o644)
+	cfg := diff.Config{Dir: dir, Sources: []atlasconf.Source{{URL: "file://schema.sql"}}, DevURL: cluster.Empty(t), BaseDir: work}
+	withheld := ""
+	cfg = diff.WithMutation(cfg, func(cs []*amigrate.Change) []*amigrate.Change {
+		var out []*amigrate.Change
+		for _, c := range cs {
+			if strings.HasPrefix(c.Cmd, "CREATE INDEX") {
+				withheld = c.Cmd
+				continue
+			}
+			out = append(out, c)
+		}
+		return out
+	})
+	_, err = diff.Run(ctx, cfg)
+	if withheld == "" {
+		t.Fatal("the plan had no CREATE INDEX to withhold")
+	}
+	if err == nil || !strings.Contains(err.Error(), "self-check") || !strings.Contains(err.Error(), "notes_norm") {
+		t.Fatalf("err = %v; want the self-check naming the missing index", err)
+	}
+	if files, _ := os.ReadDir(dirPath); len(files) != 0 {
+		t.Fatalf("a refused diff wrote %d files", len(files))
+	}
+}
