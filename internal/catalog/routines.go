@@ -143,10 +143,18 @@ func (f *Function) createSQL(name string, orReplace bool) string {
 // rendering, so two triggers with equal Defs are the same trigger.
 func inspectTriggers(ctx context.Context, q Querier, m *Model) error {
 	rows, err := q.QueryContext(ctx, `
-SELECT n.nspname, c.relname, t.oid, t.tgname, pg_get_triggerdef(t.oid, true)
+SELECT n.nspname, c.relname, t.oid, t.tgname, pg_get_triggerdef(t.oid, true),
+       quote_ident(t.tgname),
+       CASE WHEN pg_table_is_visible(c.oid) THEN quote_ident(c.relname)
+            ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END,
+       CASE WHEN pg_function_is_visible(p.oid) THEN quote_ident(p.proname)
+            ELSE quote_ident(pn.nspname) || '.' || quote_ident(p.proname) END,
+       pn.nspname, p.proname
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = t.tgfoid
+JOIN pg_namespace pn ON pn.oid = p.pronamespace
 WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_trigger'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 ORDER BY 1, 2, 4`, pqArray(m.Schemas))
@@ -157,9 +165,11 @@ ORDER BY 1, 2, 4`, pqArray(m.Schemas))
 	for rows.Next() {
 		var (
 			schema, table, name, def string
+			pgName, pgTable, pgFn    string
+			fnSchema, fn             string
 			oid                      uint32
 		)
-		if err := rows.Scan(&schema, &table, &oid, &name, &def); err != nil {
+		if err := rows.Scan(&schema, &table, &oid, &name, &def, &pgName, &pgTable, &pgFn, &fnSchema, &fn); err != nil {
 			return fmt.Errorf("catalog: triggers: %w", err)
 		}
 		if err := m.Add(&Object{
@@ -169,7 +179,7 @@ ORDER BY 1, 2, 4`, pqArray(m.Schemas))
 			Name:   name,
 			Table:  table,
 			Def:    def,
-			Create: []string{def},
+			Create: []string{requote(def, pgName, m.Qualify("", name), pgTable, m.Qualify(schema, table), pgFn, m.Qualify(fnSchema, fn))},
 			Drop:   []string{"DROP TRIGGER " + QuoteIdent(name) + " ON " + m.Qualify(schema, table)},
 			Addr:   Addr{"pg_trigger", oid, 0},
 		}); err != nil {
@@ -177,6 +187,27 @@ ORDER BY 1, 2, 4`, pqArray(m.Schemas))
 		}
 	}
 	return rows.Err()
+}
+
+// requote rewrites PostgreSQL's trigger definition with every name
+// quoted, as Atlas writes triggers: the trigger's name after CREATE
+// TRIGGER, the table after the first ON, the function after the last
+// EXECUTE FUNCTION. Anything not where expected is left as PostgreSQL
+// rendered it, which is equally valid.
+func requote(def, pgName, name, pgTable, table, pgFn, fn string) string {
+	for _, head := range []string{"CREATE TRIGGER ", "CREATE CONSTRAINT TRIGGER "} {
+		if strings.HasPrefix(def, head+pgName+" ") {
+			rest := def[len(head+pgName):]
+			if i := strings.Index(rest, " ON "+pgTable+" "); i >= 0 {
+				rest = rest[:i] + " ON " + table + " " + rest[i+len(" ON "+pgTable+" "):]
+			}
+			if i := strings.LastIndex(rest, " EXECUTE FUNCTION "+pgFn+"("); i >= 0 {
+				rest = rest[:i] + " EXECUTE FUNCTION " + fn + "(" + rest[i+len(" EXECUTE FUNCTION "+pgFn+"("):]
+			}
+			return head + name + rest
+		}
+	}
+	return def
 }
 
 // pqArray passes a string slice as a PostgreSQL text[] parameter.

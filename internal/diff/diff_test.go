@@ -109,7 +109,7 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 		{name: "initial from empty", steps: []state{base}, want: []string{
 			`-- Create "tasks" table`, `CREATE TABLE "tasks" (`, `"updated_at" timestamptz NOT NULL DEFAULT now()`,
 			`-- Create "set_updated_at" function`, `CREATE FUNCTION "set_updated_at" () RETURNS trigger LANGUAGE plpgsql AS $$`,
-			`-- Create trigger "tasks_set_updated_at"`, `CREATE TRIGGER tasks_set_updated_at BEFORE UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION set_updated_at();`,
+			`-- Create trigger "tasks_set_updated_at"`, `CREATE TRIGGER "tasks_set_updated_at" BEFORE UPDATE ON "tasks" FOR EACH ROW EXECUTE FUNCTION "set_updated_at"();`,
 		}},
 		{name: "no change", steps: []state{base, base}, noFile: true},
 		{name: "formatting-only change in schema.sql", steps: []state{base, {"base", reformattedSQL}}, noFile: true},
@@ -124,7 +124,7 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 		}, notWant: []string{"DROP", "TRIGGER"}},
 		{name: "trigger WHEN changed", steps: []state{base, {"base", strings.Replace(baseSQL, "FOR EACH ROW", "FOR EACH ROW\n  WHEN (OLD.* IS DISTINCT FROM NEW.*)", 1)}}, want: []string{
 			`-- Drop trigger "tasks_set_updated_at" from table: "tasks"`, `DROP TRIGGER "tasks_set_updated_at" ON "tasks";`,
-			`-- Create trigger "tasks_set_updated_at"`, `FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION set_updated_at();`,
+			`-- Create trigger "tasks_set_updated_at"`, `FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION "set_updated_at"();`,
 		}, notWant: []string{"FUNCTION \"set_updated_at\""}},
 		{name: "trigger removed", steps: []state{base, {"base", baseSQL[:strings.Index(baseSQL, "CREATE TRIGGER")]}}, want: []string{
 			`-- Drop trigger "tasks_set_updated_at" from table: "tasks"`, `DROP TRIGGER "tasks_set_updated_at" ON "tasks";`,
@@ -134,7 +134,7 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 		}},
 		{name: "function renamed, trigger repointed", steps: []state{base, {"base", strings.ReplaceAll(baseSQL, "set_updated_at()", "touch_row()")}}, want: []string{
 			`DROP TRIGGER "tasks_set_updated_at" ON "tasks";`, `DROP FUNCTION "set_updated_at" ();`,
-			`CREATE FUNCTION "touch_row" () RETURNS trigger`, `EXECUTE FUNCTION touch_row();`,
+			`CREATE FUNCTION "touch_row" () RETURNS trigger`, `EXECUTE FUNCTION "touch_row"();`,
 		}},
 		{name: "function signature changed", steps: []state{{"base", baseSQL + helper}, {"base", baseSQL + strings.Replace(helper, "title_ok(t text)", "title_ok(t text, max integer DEFAULT 200)", 1)}}, want: []string{
 			`DROP FUNCTION "title_ok" (t text);`, `CREATE FUNCTION "title_ok" (t text, max integer DEFAULT 200) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$`,
@@ -146,7 +146,7 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 			`CREATE OR REPLACE FUNCTION "set_updated_at" () RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$`,
 		}, notWant: []string{"DROP"}},
 		{name: "second table reusing the function", steps: []state{base, {"two", baseSQL + "\nCREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON projects FOR EACH ROW EXECUTE FUNCTION set_updated_at();\n"}}, want: []string{
-			`-- Create "projects" table`, `-- Create trigger "projects_set_updated_at"`, `ON projects FOR EACH ROW EXECUTE FUNCTION set_updated_at();`,
+			`-- Create "projects" table`, `-- Create trigger "projects_set_updated_at"`, `ON "projects" FOR EACH ROW EXECUTE FUNCTION "set_updated_at"();`,
 		}, notWant: []string{"FUNCTION \"set_updated_at\"", "tasks_set_updated_at"}},
 		{name: "table dropped takes its trigger", steps: []state{{"two", baseSQL + "\nCREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON projects FOR EACH ROW EXECUTE FUNCTION set_updated_at();\n"}, base}, want: []string{
 			`-- Drop "projects" table`, `DROP TABLE "projects";`,
@@ -369,4 +369,69 @@ func mustAbs(p string) string {
 		panic(err)
 	}
 	return a
+}
+
+// Ent's examples/triggers layout (two entities, an audit function and
+// three triggers in SQL) gives, from an empty directory, the file Atlas
+// Pro writes for it: tables, then the function, then the triggers by
+// name, every name quoted. The function body here is this test's own.
+func TestEntTriggersExampleMatchesAtlasPro(t *testing.T) {
+	const src = `-- Audits every change of a user.
+CREATE OR REPLACE FUNCTION audit_users_changes()
+RETURNS TRIGGER AS $$
+BEGIN
+    INSERT INTO user_audit_logs(operation_type, operation_time, old_value, new_value)
+    VALUES (TG_OP, CURRENT_TIMESTAMP, row_to_json(OLD), row_to_json(NEW));
+    RETURN coalesce(NEW, OLD);
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER users_insert_audit AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION audit_users_changes();
+CREATE TRIGGER users_update_audit AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION audit_users_changes();
+CREATE TRIGGER users_delete_audit AFTER DELETE ON users FOR EACH ROW EXECUTE FUNCTION audit_users_changes();
+`
+	const want = `-- Create "user_audit_logs" table
+CREATE TABLE "user_audit_logs" ("id" bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY, "operation_type" character varying NOT NULL, "operation_time" character varying NOT NULL, "old_value" character varying NULL, "new_value" character varying NULL, PRIMARY KEY ("id"));
+-- Create "users" table
+CREATE TABLE "users" ("id" bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY, "name" character varying NOT NULL, PRIMARY KEY ("id"));
+-- Create "audit_users_changes" function
+CREATE FUNCTION "audit_users_changes" () RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO user_audit_logs(operation_type, operation_time, old_value, new_value)
+    VALUES (TG_OP, CURRENT_TIMESTAMP, row_to_json(OLD), row_to_json(NEW));
+    RETURN coalesce(NEW, OLD);
+END;
+$$;
+-- Create trigger "users_delete_audit"
+CREATE TRIGGER "users_delete_audit" AFTER DELETE ON "users" FOR EACH ROW EXECUTE FUNCTION "audit_users_changes"();
+-- Create trigger "users_insert_audit"
+CREATE TRIGGER "users_insert_audit" AFTER INSERT ON "users" FOR EACH ROW EXECUTE FUNCTION "audit_users_changes"();
+-- Create trigger "users_update_audit"
+CREATE TRIGGER "users_update_audit" AFTER UPDATE ON "users" FOR EACH ROW EXECUTE FUNCTION "audit_users_changes"();
+`
+	work := t.TempDir()
+	dirPath := filepath.Join(work, "migrations")
+	os.Mkdir(dirPath, 0o755)
+	dir, err := amigrate.NewLocalDir(dirPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(work, "schema.sql"), []byte(src), 0o644)
+	res, err := diff.Run(context.Background(), diff.Config{
+		Dir:     dir,
+		Sources: []atlasconf.Source{{URL: "ent://" + mustAbs("testdata/ent/triggers/schema")}, {URL: "file://schema.sql"}},
+		DevURL:  cluster.Empty(t),
+		BaseDir: work,
+		LoadEnt: cachedLoadEnt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dirPath, res.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, string(got)); d != "" {
+		t.Errorf("file differs from Atlas Pro's shape (-want +got):\n%s", d)
+	}
 }
