@@ -1,34 +1,39 @@
-// Package atlasconf reads an Atlas project file (atlas.hcl): its env
-// blocks, and the composite_schema data sources they name as their desired
-// state. It understands the subset of the Atlas CLI's language that the
-// versioned workflow needs (envs, migration settings, variables with
-// defaults, locals, getenv) and reports anything it cannot evaluate with
-// its position, instead of guessing.
+// Package atlasconf reads an Atlas project file (atlas.hcl) with Atlas's
+// own HCL evaluator (ariga.io/atlas/schemahcl), configured the way the
+// Atlas CLI configures it: input variables, locals, getenv, file functions,
+// the atlas.env variable, env blocks (labelled, or unlabelled with
+// `name = atlas.env`), their migration and lint blocks, a global lint
+// block, and the composite_schema data source that names the desired
+// state. Blocks the versioned workflow does not use (diff, test, format…)
+// are accepted and ignored, as the CLI's commands that do not use them do.
 package atlasconf
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"ariga.io/atlas/schemahcl"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
-// File is a parsed project file.
+// File is a project file, parsed; its envs are evaluated on demand, so a
+// broken env does not break the others.
 type File struct {
-	path       string
-	body       *hclsyntax.Body
-	vars       map[string]cty.Value
-	composites map[string][]Source
-	fn         map[string]function.Function
+	path   string
+	src    []byte
+	getenv func(string) string
+	vars   map[string]cty.Value
+	envs   []string
 }
 
 // Env is one evaluated env block.
@@ -41,14 +46,19 @@ type Env struct {
 	// Src is the desired state, in order: the composite_schema's members
 	// when src names one, else the URLs src lists.
 	Src []Source
+	// Schemas lists the env's `schemas` attribute, if any.
+	Schemas []string
 	// Migration holds the migration block's settings.
 	Migration Migration
+	// Lint holds the lint settings: the env's lint block, completed by
+	// the file's global one as the Atlas CLI does.
+	Lint Lint
 }
 
 // Source is one member of the desired state.
 type Source struct {
-	// Schema is the database schema the source describes ("" when src
-	// is a plain URL).
+	// Schema is the database schema the source describes: the label of
+	// its composite_schema member ("" when src is a plain URL).
 	Schema string
 	// URL locates the source: ent://path, file://path.sql, …
 	URL string
@@ -64,249 +74,288 @@ type Migration struct {
 	RevisionsSchema string
 }
 
+// Lint is the lint configuration of an env.
+type Lint struct {
+	// Latest is lint's `latest` (how many of the newest files to lint);
+	// 0 when unset.
+	Latest int
+	// Rules is the lint block itself (analyzer blocks such as
+	// `destructive { error = false }`), in the form Atlas's analyzer
+	// constructors read (destructive.New, sqlcheck.AnalyzerFor). Never nil.
+	Rules *schemahcl.Resource
+}
+
+// Option configures Load and Parse.
+type Option func(*File)
+
+// WithVars sets input variables, as the Atlas CLI's --var does; they win
+// over the variables' defaults.
+func WithVars(vars map[string]string) Option {
+	return func(f *File) {
+		for k, v := range vars {
+			f.vars[k] = cty.StringVal(v)
+		}
+	}
+}
+
 // compositeScheme marks the value of data.composite_schema.<name>.url so
 // that src can be resolved back to the composite's members.
 const compositeScheme = "composite_schema://"
 
 // Load parses the project file at path. getenv serves the getenv()
 // function (pass os.Getenv, or a fixed map in tests).
-func Load(path string, getenv func(string) string) (*File, error) {
+func Load(path string, getenv func(string) string, opts ...Option) (*File, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("atlasconf: %w", err)
 	}
-	return Parse(path, src, getenv)
+	return Parse(path, src, getenv, opts...)
 }
 
-// Parse is Load for a file already read; path is used in messages.
-func Parse(path string, src []byte, getenv func(string) string) (*File, error) {
+// Parse is Load for a file already read; path is used in messages and
+// as the base of file() and fileset().
+func Parse(path string, src []byte, getenv func(string) string, opts ...Option) (*File, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	f := &File{path: path, src: src, getenv: getenv, vars: map[string]cty.Value{}}
+	for _, o := range opts {
+		o(f)
+	}
 	hf, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("atlasconf: %w", diags)
 	}
-	f := &File{
-		path:       path,
-		body:       hf.Body.(*hclsyntax.Body),
-		vars:       map[string]cty.Value{},
-		composites: map[string][]Source{},
-		fn:         functions(getenv),
-	}
-	ctx := &hcl.EvalContext{Variables: f.vars, Functions: f.fn}
-
-	// Variables take their defaults; locals may use them; data sources may
-	// use both. Envs are evaluated on demand, so a broken env does not
-	// break the others.
-	vars := map[string]cty.Value{}
-	for _, b := range f.body.Blocks {
-		if b.Type != "variable" {
-			continue
-		}
-		if len(b.Labels) != 1 {
-			return nil, blockErr(b, "variable needs one label (its name)")
-		}
-		def, ok := b.Body.Attributes["default"]
-		if !ok {
-			return nil, blockErr(b, fmt.Sprintf("variable %q has no default; this tool does not take --var", b.Labels[0]))
-		}
-		v, diags := def.Expr.Value(ctx)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("atlasconf: %w", diags)
-		}
-		vars[b.Labels[0]] = v
-	}
-	f.vars["var"] = cty.ObjectVal(vars)
-
-	locals := map[string]cty.Value{}
-	for _, b := range f.body.Blocks {
-		if b.Type != "locals" {
-			continue
-		}
-		for _, a := range sortedAttrs(b.Body) {
-			f.vars["local"] = cty.ObjectVal(locals)
-			v, diags := a.Expr.Value(ctx)
-			if diags.HasErrors() {
-				return nil, fmt.Errorf("atlasconf: %w", diags)
-			}
-			locals[a.Name] = v
+	for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "env" && len(b.Labels) == 1 && !slices.Contains(f.envs, b.Labels[0]) {
+			f.envs = append(f.envs, b.Labels[0])
 		}
 	}
-	f.vars["local"] = cty.ObjectVal(locals)
-
-	data := map[string]map[string]cty.Value{}
-	for _, b := range f.body.Blocks {
-		if b.Type != "data" {
-			continue
-		}
-		if len(b.Labels) != 2 {
-			return nil, blockErr(b, "data needs two labels (kind and name)")
-		}
-		kind, name := b.Labels[0], b.Labels[1]
-		if kind != "composite_schema" {
-			// Other data sources (external_schema, sql, …) are Atlas
-			// features this tool does not run; an env that uses one fails
-			// when it is evaluated, naming the reference.
-			continue
-		}
-		srcs, err := composite(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		f.composites[name] = srcs
-		if data[kind] == nil {
-			data[kind] = map[string]cty.Value{}
-		}
-		data[kind][name] = cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal(compositeScheme + name)})
-	}
-	dv := map[string]cty.Value{}
-	for k, m := range data {
-		dv[k] = cty.ObjectVal(m)
-	}
-	f.vars["data"] = cty.ObjectVal(dv)
+	sort.Strings(f.envs)
 	return f, nil
 }
 
-func composite(ctx *hcl.EvalContext, b *hclsyntax.Block) ([]Source, error) {
-	var srcs []Source
-	for _, s := range b.Body.Blocks {
-		if s.Type != "schema" || len(s.Labels) != 1 {
-			return nil, blockErr(s, `composite_schema takes only blocks of the form schema "name" { url = "..." }`)
-		}
-		u, err := stringAttr(ctx, s.Body, "url")
-		if err != nil {
-			return nil, err
-		}
-		if u == "" {
-			return nil, blockErr(s, fmt.Sprintf("schema %q of composite_schema %q has no url", s.Labels[0], b.Labels[1]))
-		}
-		srcs = append(srcs, Source{Schema: s.Labels[0], URL: u})
-	}
-	if len(srcs) == 0 {
-		return nil, blockErr(b, fmt.Sprintf("composite_schema %q has no schema blocks", b.Labels[1]))
-	}
-	return srcs, nil
-}
-
 // Envs returns the names of the file's labelled env blocks, sorted.
-func (f *File) Envs() []string {
-	var names []string
-	for _, b := range f.body.Blocks {
-		if b.Type == "env" && len(b.Labels) == 1 {
-			names = append(names, b.Labels[0])
-		}
+func (f *File) Envs() []string { return append([]string(nil), f.envs...) }
+
+// The spec-tagged shapes schemahcl reads the file into; the tags are the
+// attribute and block names of Atlas's project file.
+type (
+	projectSpec struct {
+		Envs []*envSpec `spec:"env"`
+		Lint *lintSpec  `spec:"lint"`
 	}
-	sort.Strings(names)
-	return names
-}
+	envSpec struct {
+		Name      string         `spec:"name,name"`
+		URL       string         `spec:"url"`
+		DevURL    string         `spec:"dev"`
+		Schemas   []string       `spec:"schemas"`
+		Migration *migrationSpec `spec:"migration"`
+		Lint      *lintSpec      `spec:"lint"`
+		// src, and the blocks this tool does not read (diff, format…).
+		schemahcl.DefaultExtension
+	}
+	migrationSpec struct {
+		Dir             string `spec:"dir"`
+		Format          string `spec:"format"`
+		Baseline        string `spec:"baseline"`
+		ExecOrder       string `spec:"exec_order"`
+		LockTimeout     string `spec:"lock_timeout"`
+		RevisionsSchema string `spec:"revisions_schema"`
+		schemahcl.DefaultExtension
+	}
+	lintSpec struct {
+		Latest int `spec:"latest"`
+		// The CLI's report settings, read so that they are not taken
+		// for analyzer settings; this tool has no use for them.
+		Log    string `spec:"log"`
+		Format string `spec:"format"`
+		Review string `spec:"review"`
+		Git    struct {
+			Dir  string `spec:"dir"`
+			Base string `spec:"base"`
+		} `spec:"git"`
+		// Analyzer blocks.
+		schemahcl.DefaultExtension
+	}
+	// srcSpec is the newer `schema { src = … }` form of an env's src.
+	srcSpec struct {
+		schemahcl.DefaultExtension
+	}
+)
 
 // Env evaluates the env block called name. An unlabelled `env { name =
-// atlas.env }` block matches any name, as in Atlas.
+// atlas.env }` block matches any name, as in Atlas; a labelled one wins
+// over it.
 func (f *File) Env(name string) (*Env, error) {
-	var block *hclsyntax.Block
-	for _, b := range f.body.Blocks {
-		if b.Type != "env" {
-			continue
-		}
-		if (len(b.Labels) == 1 && b.Labels[0] == name) || (len(b.Labels) == 0 && block == nil) {
-			block = b
-		}
-	}
-	if block == nil {
-		return nil, fmt.Errorf("atlasconf: %s: no env %q (envs: %s)", f.path, name, strings.Join(f.Envs(), ", "))
-	}
-	vars := make(map[string]cty.Value, len(f.vars)+1)
-	for k, v := range f.vars {
-		vars[k] = v
-	}
-	vars["atlas"] = cty.ObjectVal(map[string]cty.Value{"env": cty.StringVal(name)})
-	ctx := &hcl.EvalContext{Variables: vars, Functions: f.fn}
-
-	env := &Env{Name: name, Migration: Migration{Dir: "file://migrations", LockTimeout: 10 * time.Second}}
-	var err error
-	if env.URL, err = stringAttr(ctx, block.Body, "url"); err != nil {
-		return nil, err
-	}
-	if env.Dev, err = stringAttr(ctx, block.Body, "dev"); err != nil {
-		return nil, err
-	}
-	if env.Src, err = f.sources(ctx, block.Body); err != nil {
-		return nil, err
-	}
-	for _, mb := range block.Body.Blocks {
-		if mb.Type != "migration" {
-			continue
-		}
-		m := &env.Migration
-		// Atlas writes the format as a bare word (format = atlas).
-		if a, ok := mb.Body.Attributes["format"]; ok {
-			if st, ok := a.Expr.(*hclsyntax.ScopeTraversalExpr); ok && len(st.Traversal) == 1 {
-				m.Format = st.Traversal.RootName()
-			} else if m.Format, err = stringAttr(ctx, mb.Body, "format"); err != nil {
-				return nil, err
-			}
-		}
-		for attr, dst := range map[string]*string{
-			"dir": &m.Dir, "baseline": &m.Baseline,
-			"exec_order": &m.ExecOrder, "revisions_schema": &m.RevisionsSchema,
-		} {
-			v, err := stringAttr(ctx, mb.Body, attr)
-			if err != nil {
-				return nil, err
-			}
-			if v != "" {
-				*dst = v
-			}
-		}
-		lt, err := stringAttr(ctx, mb.Body, "lock_timeout")
-		if err != nil {
-			return nil, err
-		}
-		if lt != "" {
-			if m.LockTimeout, err = time.ParseDuration(lt); err != nil {
-				return nil, attrErr(mb.Body.Attributes["lock_timeout"], fmt.Sprintf("lock_timeout: %v", err))
-			}
-		}
-		if m.Format != "" && m.Format != "atlas" {
-			return nil, attrErr(mb.Body.Attributes["format"], fmt.Sprintf("migration format %q is not supported (only atlas)", m.Format))
-		}
-		switch strings.ReplaceAll(m.ExecOrder, "_", "-") {
-		case "", "linear", "linear-skip", "non-linear":
-			m.ExecOrder = strings.ReplaceAll(m.ExecOrder, "_", "-")
-		default:
-			return nil, attrErr(mb.Body.Attributes["exec_order"], fmt.Sprintf("unknown exec_order %q", m.ExecOrder))
-		}
-	}
-	return env, nil
-}
-
-// sources evaluates src: a URL, a list of URLs, or a composite_schema.
-func (f *File) sources(ctx *hcl.EvalContext, body *hclsyntax.Body) ([]Source, error) {
-	a, ok := body.Attributes["src"]
-	if !ok {
-		return nil, nil
-	}
-	v, diags := a.Expr.Value(ctx)
+	p := hclparse.NewParser()
+	hf, diags := p.ParseHCL(f.src, f.path)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("atlasconf: %w", diags)
 	}
-	var urls []string
-	switch {
-	case v.Type() == cty.String:
-		urls = []string{v.AsString()}
-	case v.Type().IsListType() || v.Type().IsTupleType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			if e.Type() != cty.String {
-				return nil, attrErr(a, "src must be a URL or a list of URLs")
+	if !selectEnv(hf, name) {
+		envs := "none"
+		if len(f.envs) > 0 {
+			envs = strings.Join(f.envs, ", ")
+		}
+		return nil, fmt.Errorf("atlasconf: %s: no env %q (envs: %s)", f.path, name, envs)
+	}
+	base, err := filepath.Abs(filepath.Dir(f.path))
+	if err != nil {
+		return nil, fmt.Errorf("atlasconf: %w", err)
+	}
+	composites := map[string][]Source{}
+	state := schemahcl.New(f.options(name, base, composites)...)
+	var spec projectSpec
+	if err := state.Eval(p, &spec, f.vars); err != nil {
+		if strings.HasPrefix(err.Error(), f.path+":") {
+			return nil, fmt.Errorf("atlasconf: %w", err) // already positioned
+		}
+		return nil, fmt.Errorf("atlasconf: %s: %w", f.path, err)
+	}
+	var picked []*envSpec
+	for _, e := range spec.Envs {
+		if e.Name == name {
+			picked = append(picked, e)
+		}
+	}
+	switch len(picked) {
+	case 0:
+		return nil, fmt.Errorf("atlasconf: %s: no env %q (envs: %s)", f.path, name, strings.Join(f.envs, ", "))
+	case 1:
+	default:
+		return nil, fmt.Errorf("atlasconf: %s: env %q is defined %d times; this tool runs one env at a time", f.path, name, len(picked))
+	}
+	return f.env(picked[0], spec.Lint, composites)
+}
+
+// options configures the evaluator as the Atlas CLI does for its project
+// file, with composite_schema as the one data source this tool runs.
+func (f *File) options(env, base string, composites map[string][]Source) []schemahcl.Option {
+	opts := []schemahcl.Option{
+		schemahcl.WithContext(context.Background()),
+		schemahcl.WithDataSource("composite_schema", compositeSource(composites)),
+		// Bare words the CLI accepts: format = atlas, exec_order = LINEAR_SKIP…
+		schemahcl.WithScopedEnums("env.migration.format", "atlas", "golang-migrate", "goose", "flyway", "liquibase", "dbmate"),
+		schemahcl.WithScopedEnums("env.migration.exec_order", "LINEAR", "LINEAR_SKIP", "NON_LINEAR"),
+		schemahcl.WithScopedEnums("env.lint.review", "ALWAYS", "WARNING", "ERROR"),
+		schemahcl.WithScopedEnums("lint.review", "ALWAYS", "WARNING", "ERROR"),
+		schemahcl.WithVariables(map[string]cty.Value{
+			"atlas": cty.ObjectVal(map[string]cty.Value{"env": cty.StringVal(env)}),
+		}),
+		schemahcl.WithFunctions(map[string]function.Function{
+			"file":    schemahcl.MakeFileFunc(base),
+			"glob":    schemahcl.MakeGlobFunc(base),
+			"fileset": schemahcl.MakeFileSetFunc(base),
+			"getenv":  getenvFunc(f.getenv),
+		}),
+	}
+	// The Atlas CLI's other data sources read programs, clouds or
+	// databases this tool does not; a file may still declare them, and
+	// only an env that uses one fails, naming it.
+	for _, kind := range []string{"sql", "external", "runtimevar", "template_dir", "remote_dir",
+		"remote_schema", "hcl_schema", "external_schema", "aws_rds_token", "gcp_cloudsql_token"} {
+		opts = append(opts, schemahcl.WithDataSource(kind, unsupportedSource(kind)))
+	}
+	return opts
+}
+
+// env converts an evaluated env block.
+func (f *File) env(e *envSpec, global *lintSpec, composites map[string][]Source) (*Env, error) {
+	env := &Env{
+		Name:      e.Name,
+		URL:       e.URL,
+		Dev:       e.DevURL,
+		Schemas:   e.Schemas,
+		Migration: Migration{Dir: "file://migrations", LockTimeout: 10 * time.Second},
+	}
+	var err error
+	if env.Src, err = sources(e, composites); err != nil {
+		return nil, fmt.Errorf("atlasconf: %s: env %q: %w", f.path, e.Name, err)
+	}
+	if m := e.Migration; m != nil {
+		if m.Dir != "" {
+			env.Migration.Dir = m.Dir
+		}
+		env.Migration.Baseline = m.Baseline
+		env.Migration.RevisionsSchema = m.RevisionsSchema
+		switch m.Format {
+		case "", "atlas":
+			env.Migration.Format = m.Format
+		default:
+			return nil, fmt.Errorf("atlasconf: %s: env %q: migration format %q is not supported (only atlas)", f.path, e.Name, m.Format)
+		}
+		// The CLI lower-cases the enum and takes '_' for '-'.
+		switch order := strings.ReplaceAll(strings.ToLower(m.ExecOrder), "_", "-"); order {
+		case "", "linear", "linear-skip", "non-linear":
+			env.Migration.ExecOrder = order
+		default:
+			return nil, fmt.Errorf("atlasconf: %s: env %q: unknown exec_order %q (LINEAR, LINEAR_SKIP or NON_LINEAR)", f.path, e.Name, m.ExecOrder)
+		}
+		if m.LockTimeout != "" {
+			d, err := time.ParseDuration(m.LockTimeout)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("atlasconf: %s: env %q: lock_timeout %q: want a duration such as 10s", f.path, e.Name, m.LockTimeout)
 			}
-			urls = append(urls, e.AsString())
+			env.Migration.LockTimeout = d
+		}
+	}
+	env.Lint = mergeLint(e.Lint, global)
+	return env, nil
+}
+
+// mergeLint completes an env's lint block with the global one, as the
+// Atlas CLI does: the env's analyzer settings replace the global ones
+// when it has any, and its latest wins when set.
+func mergeLint(env, global *lintSpec) Lint {
+	l := Lint{Rules: &schemahcl.Resource{}}
+	if global != nil {
+		l.Latest = global.Latest
+		l.Rules = global.Remain()
+	}
+	if env != nil {
+		if env.Latest != 0 {
+			l.Latest = env.Latest
+		}
+		if r := env.Remain(); len(r.Attrs) > 0 || len(r.Children) > 0 {
+			l.Rules = r
+		}
+	}
+	return l
+}
+
+// sources evaluates src (or the newer schema { src }): a URL, a list of
+// URLs, a composite_schema's url, or a mix.
+func sources(e *envSpec, composites map[string][]Source) ([]Source, error) {
+	attr, ok := e.Attr("src")
+	if !ok {
+		if r, found := e.Remain().Resource("schema"); found {
+			var s srcSpec
+			if err := r.As(&s); err != nil {
+				return nil, err
+			}
+			attr, ok = s.Attr("src")
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	var urls []string
+	switch t := attr.V.Type(); {
+	case t == cty.String:
+		urls = []string{attr.V.AsString()}
+	case t.IsListType() && t.ElementType() == cty.String:
+		for it := attr.V.ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			urls = append(urls, v.AsString())
 		}
 	default:
-		return nil, attrErr(a, "src must be a URL or a list of URLs")
+		return nil, fmt.Errorf("src must be a URL or a list of URLs, got %s", t.FriendlyName())
 	}
 	var srcs []Source
 	for _, u := range urls {
 		if name, ok := strings.CutPrefix(u, compositeScheme); ok {
-			srcs = append(srcs, f.composites[name]...)
+			srcs = append(srcs, composites[name]...)
 			continue
 		}
 		srcs = append(srcs, Source{URL: u})
@@ -314,63 +363,97 @@ func (f *File) sources(ctx *hcl.EvalContext, body *hclsyntax.Body) ([]Source, er
 	return srcs, nil
 }
 
-func stringAttr(ctx *hcl.EvalContext, body *hclsyntax.Body, name string) (string, error) {
-	a, ok := body.Attributes[name]
-	if !ok {
-		return "", nil
+// compositeSource is the composite_schema data source: its members are
+// `schema "name" { url = "…" }` blocks, kept in order; its value is an
+// object whose url names it for sources.
+func compositeSource(composites map[string][]Source) schemahcl.BlockFunc {
+	return func(_ context.Context, ectx *hcl.EvalContext, b *hclsyntax.Block) (cty.Value, error) {
+		name := b.Labels[1]
+		if len(b.Body.Attributes) > 0 {
+			for _, a := range b.Body.Attributes {
+				return cty.NilVal, fmt.Errorf("%s: data.composite_schema.%s: unexpected attribute %q (it takes schema blocks)", a.SrcRange, name, a.Name)
+			}
+		}
+		var members []Source
+		for _, s := range b.Body.Blocks {
+			if s.Type != "schema" || len(s.Labels) != 1 {
+				return cty.NilVal, fmt.Errorf(`%s: data.composite_schema.%s: takes only blocks of the form schema "name" { url = "..." }`, s.DefRange(), name)
+			}
+			a, ok := s.Body.Attributes["url"]
+			if !ok {
+				return cty.NilVal, fmt.Errorf("%s: data.composite_schema.%s: schema %q has no url", s.DefRange(), name, s.Labels[0])
+			}
+			v, diags := a.Expr.Value(ectx)
+			if diags.HasErrors() {
+				return cty.NilVal, diags
+			}
+			if v.IsNull() || !v.IsKnown() || v.Type() != cty.String || v.AsString() == "" {
+				return cty.NilVal, fmt.Errorf("%s: data.composite_schema.%s: schema %q: url must be a non-empty string", a.SrcRange, name, s.Labels[0])
+			}
+			members = append(members, Source{Schema: s.Labels[0], URL: v.AsString()})
+		}
+		if len(members) == 0 {
+			return cty.NilVal, fmt.Errorf("%s: data.composite_schema.%s has no schema blocks", b.DefRange(), name)
+		}
+		composites[name] = members
+		return cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal(compositeScheme + name)}), nil
 	}
-	v, diags := a.Expr.Value(ctx)
-	if diags.HasErrors() {
-		return "", fmt.Errorf("atlasconf: %w", diags)
-	}
-	if v.IsNull() {
-		return "", nil
-	}
-	if v.Type() != cty.String || !v.IsKnown() {
-		return "", attrErr(a, fmt.Sprintf("%s must be a string", name))
-	}
-	return v.AsString(), nil
 }
 
-func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
-	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
-	for _, a := range body.Attributes {
-		attrs = append(attrs, a)
+func unsupportedSource(kind string) schemahcl.BlockFunc {
+	return func(_ context.Context, _ *hcl.EvalContext, b *hclsyntax.Block) (cty.Value, error) {
+		return cty.NilVal, fmt.Errorf("%s: data.%s.%s: the %s data source is not supported by this tool (composite_schema is)",
+			b.DefRange(), kind, b.Labels[1], kind)
 	}
-	slices.SortFunc(attrs, func(a, b *hclsyntax.Attribute) int { return a.SrcRange.Start.Byte - b.SrcRange.Start.Byte })
-	return attrs
 }
 
-func blockErr(b *hclsyntax.Block, msg string) error {
-	return fmt.Errorf("atlasconf: %s: %s", b.DefRange(), msg)
+// selectEnv keeps, of the file's env blocks, the ones the named env
+// evaluates, as the Atlas CLI does: the blocks labelled name, else the
+// unlabelled ones whose name is atlas.env. It reports whether any is left.
+func selectEnv(hf *hcl.File, name string) bool {
+	body := hf.Body.(*hclsyntax.Body)
+	var labelled, dynamic, other []*hclsyntax.Block
+	for _, b := range body.Blocks {
+		switch {
+		case b.Type != "env":
+			other = append(other, b)
+		case len(b.Labels) == 1 && b.Labels[0] == name:
+			labelled = append(labelled, b)
+		case len(b.Labels) == 0 && isAtlasEnv(b.Body.Attributes["name"]):
+			dynamic = append(dynamic, b)
+		}
+	}
+	switch {
+	case len(labelled) > 0:
+		body.Blocks = append(other, labelled...)
+	case len(dynamic) > 0:
+		body.Blocks = append(other, dynamic...)
+	default:
+		return false
+	}
+	return true
 }
 
-func attrErr(a *hclsyntax.Attribute, msg string) error {
+// isAtlasEnv reports whether the attribute is `name = atlas.env`.
+func isAtlasEnv(a *hclsyntax.Attribute) bool {
 	if a == nil {
-		return errors.New("atlasconf: " + msg)
+		return false
 	}
-	return fmt.Errorf("atlasconf: %s: %s", a.SrcRange, msg)
+	x, ok := a.Expr.(*hclsyntax.ScopeTraversalExpr)
+	if !ok || len(x.Traversal) != 2 || x.Traversal.RootName() != "atlas" {
+		return false
+	}
+	attr, ok := x.Traversal[1].(hcl.TraverseAttr)
+	return ok && attr.Name == "env"
 }
 
-// functions returns the functions expressions may call: getenv, as in
-// Atlas, and a few string helpers from the HCL standard library.
-func functions(getenv func(string) string) map[string]function.Function {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	return map[string]function.Function{
-		"getenv": function.New(&function.Spec{
-			Params: []function.Parameter{{Name: "key", Type: cty.String}},
-			Type:   function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				return cty.StringVal(getenv(args[0].AsString())), nil
-			},
-		}),
-		"format":   stdlib.FormatFunc,
-		"lower":    stdlib.LowerFunc,
-		"upper":    stdlib.UpperFunc,
-		"replace":  stdlib.ReplaceFunc,
-		"coalesce": stdlib.CoalesceFunc,
-		"join":     stdlib.JoinFunc,
-	}
+// getenvFunc is getenv() reading the environment through getenv.
+func getenvFunc(getenv func(string) string) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "key", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.StringVal(getenv(args[0].AsString())), nil
+		},
+	})
 }
