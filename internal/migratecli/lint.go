@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"tasks/internal/diff"
+	"tasks/internal/lint"
 )
 
 func validateCommand() command {
@@ -36,10 +37,11 @@ func validateCommand() command {
 func lintCommand() command {
 	var latest int
 	return command{
-		name:    "lint",
-		summary: "flag destructive changes in the latest files and updated_at columns no trigger keeps",
+		name: "lint",
+		summary: "run Atlas's analyzers (destructive, data-dependent, backward-incompatible, constraint drops) " +
+			"and the updated_at check on the newest files, as atlas.hcl's lint block configures them",
 		flags: func(fs *flag.FlagSet, _ *cli) {
-			fs.IntVar(&latest, "latest", 1, "how many of the newest files to check for destructive changes (0: all)")
+			fs.IntVar(&latest, "latest", -1, "how many of the newest files to lint, 0 for all (default: the env's lint.latest, else 1)")
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
 			if len(args) > 0 {
@@ -52,17 +54,24 @@ func lintCommand() command {
 			if err != nil {
 				return err
 			}
-			findings, err := diff.Lint(ctx, dir, c.dev(), latest)
-			if err != nil {
+			cfg := lint.Config{Dir: dir, Latest: latest, Out: c.stdout}
+			if c.conf != nil {
+				cfg.Rules = c.conf.Lint.Rules
+				if latest < 0 {
+					cfg.Latest = c.conf.Lint.Latest
+				}
+			}
+			if cfg.Latest < 0 || (latest < 0 && cfg.Latest == 0) {
+				cfg.Latest = 1
+			}
+			var done func()
+			if cfg.DB, cfg.Schema, done, err = diff.Scratch(ctx, c.dev()); err != nil {
 				return err
 			}
-			for _, f := range findings {
-				fmt.Fprintln(c.stdout, f)
+			defer done()
+			if _, err := lint.Run(ctx, cfg); err != nil {
+				return err
 			}
-			if len(findings) > 0 {
-				return fmt.Errorf("migrate lint: %d finding(s); mark an intended statement with '-- atlas:nolint'", len(findings))
-			}
-			fmt.Fprintln(c.stdout, "No issues found")
 			return nil
 		},
 	}

@@ -1,0 +1,191 @@
+package lint
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlcheck"
+)
+
+// loader replays migration files on an empty dev database and records,
+// for each statement of the files being linted, the schema changes it
+// caused: what Atlas's analyzers read. It is the equivalent of the Atlas
+// CLI's dev loader: execute a statement, inspect, diff with the state
+// before it.
+type loader struct {
+	db     *sql.DB
+	drv    migrate.Driver
+	schema string // the one schema the dev connection works in
+}
+
+// replay runs files on the dev database without looking at their changes:
+// the base the linted files start from.
+func (l *loader) replay(ctx context.Context, files []migrate.File) error {
+	for _, f := range files {
+		stmts, err := migrate.FileStmtDecls(l.drv, f)
+		if err != nil {
+			return fmt.Errorf("lint: %s: scanning statements: %w", f.Name(), err)
+		}
+		for _, s := range stmts {
+			if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
+				return fmt.Errorf("lint: replay %s: L%d: %w", f.Name(), line(f.Bytes(), s.Pos), err)
+			}
+		}
+	}
+	return nil
+}
+
+// load executes f statement by statement on top of start, the state the
+// earlier files left, and returns it as sqlcheck sees a file: each
+// statement with its changes, and the file's sum from start to its end.
+//
+// first says f runs on an empty database (no file before it): then a
+// long file is executed whole and diffed once, as the Atlas CLI does for
+// a baseline, since per-statement inspection grows with the square of
+// its length and an empty database has no data to endanger.
+func (l *loader) load(ctx context.Context, f migrate.File, start *schema.Realm, first bool) (*sqlcheck.File, error) {
+	stmts, err := migrate.FileStmtDecls(l.drv, f)
+	if err != nil {
+		return nil, fmt.Errorf("lint: %s: scanning statements: %w", f.Name(), err)
+	}
+	file := &sqlcheck.File{File: f, From: start, Parser: parser{}}
+	if first && len(stmts) > maxStmtDiffs {
+		return l.loadWhole(ctx, file, stmts)
+	}
+	cur := start
+	for _, s := range stmts {
+		if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
+			return nil, fmt.Errorf("lint: %s: L%d: %w", f.Name(), line(f.Bytes(), s.Pos), err)
+		}
+		next, err := l.inspect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		changes, err := l.drv.RealmDiff(cur, next)
+		if err != nil {
+			return nil, fmt.Errorf("lint: %s: L%d: diff: %w", f.Name(), line(f.Bytes(), s.Pos), err)
+		}
+		file.Changes = append(file.Changes, &sqlcheck.Change{Stmt: s, Changes: fixRenames(s.Text, changes)})
+		cur = next
+	}
+	if file.Sum, err = l.drv.RealmDiff(start, cur); err != nil {
+		return nil, fmt.Errorf("lint: %s: diff: %w", f.Name(), err)
+	}
+	file.To = cur
+	return file, nil
+}
+
+// maxStmtDiffs is the longest first file analyzed statement by statement.
+const maxStmtDiffs = 10
+
+// loadWhole executes a file's statements and records the file's changes
+// as one, at the start of the file.
+func (l *loader) loadWhole(ctx context.Context, file *sqlcheck.File, stmts []*migrate.Stmt) (*sqlcheck.File, error) {
+	for _, s := range stmts {
+		if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
+			return nil, fmt.Errorf("lint: %s: L%d: %w", file.Name(), line(file.Bytes(), s.Pos), err)
+		}
+	}
+	end, err := l.inspect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if file.Sum, err = l.drv.RealmDiff(file.From, end); err != nil {
+		return nil, fmt.Errorf("lint: %s: diff: %w", file.Name(), err)
+	}
+	file.Changes = []*sqlcheck.Change{{Stmt: &migrate.Stmt{Pos: 0}, Changes: file.Sum}}
+	file.To = end
+	return file, nil
+}
+
+// inspect reads the dev schema, as a realm of that one schema.
+func (l *loader) inspect(ctx context.Context) (*schema.Realm, error) {
+	s, err := l.drv.InspectSchema(ctx, l.schema, &schema.InspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("lint: inspect dev schema %q: %w", l.schema, err)
+	}
+	if s.Realm == nil {
+		s.Realm = schema.NewRealm(s)
+	}
+	return s.Realm, nil
+}
+
+// fixRenames turns the drop-and-add a diff sees for ALTER TABLE … RENAME
+// back into the rename the statement did, so that the
+// backward-incompatible analyzer (BC101, BC102) can see it.
+func fixRenames(stmt string, changes schema.Changes) schema.Changes {
+	r, ok := parseRename(stmt)
+	if !ok {
+		return changes
+	}
+	if r.column == "" {
+		drop, add := -1, -1
+		for i, c := range changes {
+			switch c := c.(type) {
+			case *schema.DropTable:
+				if c.T.Name == r.table {
+					drop = i
+				}
+			case *schema.AddTable:
+				if c.T.Name == r.to {
+					add = i
+				}
+			}
+		}
+		if drop == -1 || add == -1 {
+			return changes
+		}
+		out := schema.Changes{&schema.RenameTable{From: changes[drop].(*schema.DropTable).T, To: changes[add].(*schema.AddTable).T}}
+		for i, c := range changes {
+			if i != drop && i != add {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, c := range changes {
+		m, ok := c.(*schema.ModifyTable)
+		if !ok || m.T.Name != r.table {
+			continue
+		}
+		drop, add := -1, -1
+		for i, mc := range m.Changes {
+			switch mc := mc.(type) {
+			case *schema.DropColumn:
+				if mc.C.Name == r.column {
+					drop = i
+				}
+			case *schema.AddColumn:
+				if mc.C.Name == r.to {
+					add = i
+				}
+			}
+		}
+		if drop == -1 || add == -1 {
+			continue
+		}
+		fixed := schema.Changes{&schema.RenameColumn{From: m.Changes[drop].(*schema.DropColumn).C, To: m.Changes[add].(*schema.AddColumn).C}}
+		for i, mc := range m.Changes {
+			if i != drop && i != add {
+				fixed = append(fixed, mc)
+			}
+		}
+		m.Changes = fixed
+	}
+	return changes
+}
+
+// line is the 1-based line of a byte offset.
+func line(text []byte, pos int) int {
+	pos = min(max(pos, 0), len(text))
+	n := 1
+	for _, b := range text[:pos] {
+		if b == '\n' {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,2 @@
+CREATE TABLE t (id int, a int);
+CREATE TABLE u (id int);

@@ -1,0 +1,2 @@
+// No latest: every file is linted.
+env "test" {}

@@ -1,0 +1,5 @@
+env "test" {
+  lint {
+    latest = 2
+  }
+}

@@ -1,0 +1,3 @@
+-- atlas:nolint
+
+ALTER TABLE t DROP COLUMN a;

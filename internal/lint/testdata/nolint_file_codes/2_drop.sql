@@ -1,0 +1,4 @@
+-- atlas:nolint DS103
+
+ALTER TABLE t DROP COLUMN a;
+DROP TABLE u;

@@ -1,0 +1,1 @@
+ALTER TABLE tasks DISABLE TRIGGER tasks_updated_at;

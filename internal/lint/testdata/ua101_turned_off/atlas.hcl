@@ -1,0 +1,7 @@
+lint {
+  latest = 1
+  updated_at {
+    skip = true
+  }
+}
+env "test" {}

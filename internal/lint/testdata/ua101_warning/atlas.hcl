@@ -1,0 +1,8 @@
+env "test" {
+  lint {
+    latest = 1
+    updated_at {
+      error = false
+    }
+  }
+}
