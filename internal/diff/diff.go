@@ -325,7 +325,8 @@ func execFile(ctx context.Context, db *sql.DB, path, srcURL string) error {
 	if err != nil {
 		return fmt.Errorf("diff: source %s: %w", srcURL, err)
 	}
-	return execSQL(ctx, db, path, string(b))
+	// Messages name the file as atlas.hcl does.
+	return execSQL(ctx, db, strings.TrimPrefix(srcURL, "file://"), string(b))
 }
 
 // execSQL runs SQL text statement by statement; an error names the file,
@@ -345,8 +346,11 @@ func execSQL(ctx context.Context, db *sql.DB, path, text string) error {
 				offset += byteOffset(s.Text, p-1)
 			}
 			line, col := lineCol(text, offset)
-			first, _, _ := strings.Cut(s.Text, "\n")
-			return fmt.Errorf("diff: %s:%d:%d: %w\n  in statement: %s", path, line, col, err, first)
+			msg := err.Error()
+			if pqErr != nil {
+				msg = pqErr.Message // the driver's text repeats the position
+			}
+			return fmt.Errorf("diff: %s:%d:%d: %s", path, line, col, msg)
 		}
 	}
 	return nil

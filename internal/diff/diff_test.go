@@ -156,9 +156,9 @@ CREATE FUNCTION title_ok(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SE
 		{name: "table outside Ent", steps: []state{base, {"base", baseSQL + "\nCREATE TABLE audit (id int);\n"}},
 			want: []string{`-- Create "audit" table`, `CREATE TABLE "audit" ("id" integer NULL);`}},
 		{name: "invalid SQL in schema.sql", steps: []state{base, {"base", baseSQL + "\nCREATE TRIGGER broken BEFORE UPDATE ON nowhere FOR EACH ROW EXECUTE FUNCTION set_updated_at();\n"}},
-			wantErr: `schema.sql:19:1: pq: relation "nowhere" does not exist`},
+			wantErr: `schema.sql:19:1: relation "nowhere" does not exist`},
 		{name: "syntax error in schema.sql", steps: []state{base, {"base", baseSQL + "\n  CREATE TABLEX audit (id int);\n"}},
-			wantErr: `schema.sql:19:10: pq: syntax error at or near "TABLEX"`},
+			wantErr: `schema.sql:19:10: syntax error at or near "TABLEX"`},
 	} {
 		t.Run(sc.name, func(t *testing.T) { runScenario(t, sc) })
 	}
