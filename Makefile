@@ -55,6 +55,13 @@ e2e:
 diff: $(MIGRATE)
 	$(MIGRATE) diff --env $(ENV) $(name)
 
+# Said before anything is built: the file is named after the change.
+ifneq ($(filter diff,$(MAKECMDGOALS)),)
+ifndef name
+$(error make diff needs a name for the migration, after what changed: make diff name=add_priority)
+endif
+endif
+
 # Fail when ent/ or schema.sql changed without the matching migration.
 drift: $(MIGRATE)
 	$(MIGRATE) diff --env $(ENV) --check

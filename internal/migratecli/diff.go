@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 
@@ -38,6 +40,13 @@ func diffCommand() command {
 			if c.conf == nil {
 				return errors.New("migrate diff: needs --env (the env's src and dev in atlas.hcl)")
 			}
+			if !check {
+				// As the Atlas CLI's migrate diff does: the first diff of
+				// a project makes its directory.
+				if err := makeLocalDir(c.dirURL()); err != nil {
+					return err
+				}
+			}
 			dir, err := c.openDir()
 			if err != nil {
 				return err
@@ -54,4 +63,21 @@ func diffCommand() command {
 			return err
 		},
 	}
+}
+
+// makeLocalDir creates a file:// migration directory (and its parents)
+// that does not exist yet.
+func makeLocalDir(dirURL string) error {
+	u, err := url.Parse(dirURL)
+	if err != nil || (u.Scheme != "" && u.Scheme != "file") {
+		return fmt.Errorf("migrate diff: unsupported migration directory %q (only file:// directories)", dirURL)
+	}
+	p := filepath.Join(u.Host, u.Path)
+	if u.Scheme == "" {
+		p = u.Path
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("migrate diff: create migration directory: %w", err)
+	}
+	return nil
 }
