@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
@@ -55,6 +56,7 @@ type cli struct {
 	revisionsSchema string
 	devURL          string
 	connectTimeout  time.Duration
+	vars            varsFlag // atlas.hcl input variables (--var key=value)
 
 	conf *atlasconf.Env // the selected env, nil without --env
 }
@@ -90,6 +92,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.revisionsSchema, "revisions-schema", "", "schema of the revision table")
 	fs.StringVar(&c.devURL, "dev-url", "", "dev database for diff, validate and lint (default: the env's dev)")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the database to answer")
+	c.vars = varsFlag{}
+	fs.Var(c.vars, "var", "input variable of the project file, key=value (repeatable)")
 	if cmd.flags != nil {
 		cmd.flags(fs, c)
 	}
@@ -104,7 +108,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("migrate %s: %w", cmd.name, err)
 	}
 	if c.env != "" {
-		f, err := atlasconf.Load(c.config, getenv)
+		f, err := atlasconf.Load(c.config, getenv, atlasconf.WithVars(c.vars))
 		if err != nil {
 			return err
 		}
@@ -116,6 +120,20 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	return cmd.run(ctx, c, fs.Args())
+}
+
+// varsFlag collects --var key=value, as the Atlas CLI takes them.
+type varsFlag map[string]string
+
+func (v varsFlag) String() string { return "" }
+
+func (v varsFlag) Set(s string) error {
+	k, val, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	v[k] = val
+	return nil
 }
 
 func usage(w io.Writer, cmds []command) {

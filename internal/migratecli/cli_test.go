@@ -97,6 +97,7 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--tx-mode", "some"}, `unknown transaction mode "some"`},
 		{[]string{"status", "--dir", "file://" + dir, "extra"}, "takes no arguments"},
 		{[]string{"apply", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"lint", "--var", "novalue"}, `want key=value, got "novalue"`},
 	} {
 		_, _, err := run(t, nil, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -8,8 +8,9 @@ import (
 )
 
 // TestLintThroughTheCommand checks the wiring: the env's lint block
-// reaches the analyzers, --latest overrides the block's latest, and the
-// exit status follows the analyzers' error levels.
+// reaches the analyzers, --latest overrides the block's latest, --var
+// reaches atlas.hcl, and the exit status follows the analyzers' error
+// levels.
 func TestLintThroughTheCommand(t *testing.T) {
 	dev := cluster.Empty(t)
 	dir := writeDir(t, map[string]string{
@@ -19,6 +20,10 @@ func TestLintThroughTheCommand(t *testing.T) {
 	})
 	conf := filepath.Join(t.TempDir(), "atlas.hcl")
 	if err := os.WriteFile(conf, []byte(`
+variable "dev_url" {
+  type    = string
+  default = ""
+}
 lint {
   latest = 2
 }
@@ -34,7 +39,7 @@ env "warn" {
   }
 }
 env "strict" {
-  dev = getenv("DEV_URL")
+  dev = var.dev_url
   migration {
     dir = "file://`+dir+`"
   }
@@ -57,7 +62,11 @@ env "strict" {
 		t.Fatalf("lint --env warn:\n%s\nwant:\n%s", out, want)
 	}
 
-	out, _, err = run(t, env, "lint", "--config", conf, "--env", "strict")
+	// The strict env takes its dev database from an input variable.
+	if _, _, err = run(t, env, "lint", "--config", conf, "--env", "strict"); err == nil || !strings.Contains(err.Error(), "needs a dev database") {
+		t.Fatalf("lint --env strict without --var: err = %v; want the missing dev database named", err)
+	}
+	out, _, err = run(t, env, "lint", "--config", conf, "--env", "strict", "--var", "dev_url="+dev)
 	if err == nil || !strings.Contains(err.Error(), "20240102000000_drop.sql: destructive changes detected") {
 		t.Fatalf("lint --env strict: err = %v; want the destructive change to fail it", err)
 	}
@@ -65,7 +74,7 @@ env "strict" {
 		t.Fatalf("lint --env strict:\n%s\nwant:\n%s", out, want)
 	}
 
-	out, _, err = run(t, env, "lint", "--config", conf, "--env", "strict", "--latest", "1")
+	out, _, err = run(t, env, "lint", "--config", conf, "--env", "strict", "--var", "dev_url="+dev, "--latest", "1")
 	if err != nil {
 		t.Fatalf("lint --latest 1: %v", err)
 	}
