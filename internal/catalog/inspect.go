@@ -15,6 +15,14 @@ func inspectors() []Inspector {
 		inspectTables,
 		inspectRoutines,
 		inspectTriggers,
+		inspectPolicies,
+		inspectStatistics,
+		// Attributes of the objects above, then comments and privileges
+		// of every object: they look their object up in the model.
+		inspectTableAttrs,
+		inspectTriggerStates,
+		inspectComments,
+		inspectPrivileges,
 	}
 }
 
@@ -92,7 +100,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	}
 
 	crows, err := q.QueryContext(ctx, `
-SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid
+SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condeferrable, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -104,10 +112,11 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 	defer crows.Close()
 	for crows.Next() {
 		var (
-			schema, table, name string
-			oid, index          uint32
+			schema, table, name, typ, def string
+			oid, index                    uint32
+			deferrable                    bool
 		)
-		if err := crows.Scan(&schema, &table, &name, &oid, &index); err != nil {
+		if err := crows.Scan(&schema, &table, &name, &oid, &index, &typ, &deferrable, &def); err != nil {
 			return fmt.Errorf("catalog: constraints: %w", err)
 		}
 		tid := ID(KindTable, schema, table)
@@ -116,6 +125,18 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		}
 		o := &Object{ID: ID(KindConstraint, schema, table, name), Kind: KindConstraint, Schema: schema, Name: name,
 			Table: table, Atlas: true, Addr: Addr{"pg_constraint", oid, 0}, Deps: []Dep{{ID: tid, Auto: true}}}
+		if strings.Contains("upfx", typ) {
+			// Keys and exclusions carry their own DDL: Atlas's
+			// renderer writes a DEFERRABLE one as a plain constraint,
+			// so those are planned from here (Atlas false), and a
+			// constraint that is Atlas's in one database and not in
+			// the other is planned from here in both.
+			alter := "ALTER TABLE " + m.Qualify(schema, table)
+			o.Def = def
+			o.Create = []string{alter + " ADD CONSTRAINT " + QuoteIdent(name) + " " + def}
+			o.Drop = []string{alter + " DROP CONSTRAINT " + QuoteIdent(name)}
+			o.Atlas = !deferrable
+		}
 		if err := m.Add(o); err != nil {
 			return err
 		}

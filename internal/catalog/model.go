@@ -110,7 +110,8 @@ type Object struct {
 	// object ("" gives a default from Kind and Name).
 	Comment string
 
-	fn *Function // a function's parts, for Alter
+	fn  *Function // a function's parts, for Alter
+	pol *policy   // a policy's parts, for Alter
 }
 
 // ID builds an object ID from its kind and name parts, e.g.

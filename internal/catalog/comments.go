@@ -1,0 +1,149 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+)
+
+// inspectComments adds one comment object per commented object of the
+// model (COMMENT ON …). Comments of tables, their columns and indexes
+// are left to Atlas's table diff, which plans them with the table. An
+// extension's own comment (the one CREATE EXTENSION sets) is part of the
+// extension. Run after every kind's inspector: only objects in the model
+// get comments.
+func inspectComments(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+WITH d AS (SELECT * FROM pg_description WHERE objoid >= 16384)
+SELECT 'pg_class', c.oid, d.objsubid, c.relkind::text, n.nspname, c.relname, coalesce(a.attname, ''), d.description
+FROM d JOIN pg_class c ON d.classoid = 'pg_class'::regclass AND c.oid = d.objoid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_proc', p.oid, 0, p.prokind::text, n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), d.description
+FROM d JOIN pg_proc p ON d.classoid = 'pg_proc'::regclass AND p.oid = d.objoid
+JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_type', t.oid, 0, t.typtype::text, n.nspname, t.typname, '', d.description
+FROM d JOIN pg_type t ON d.classoid = 'pg_type'::regclass AND t.oid = d.objoid
+JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_trigger', t.oid, 0, 'TRIGGER', n.nspname, t.tgname, c.relname, d.description
+FROM d JOIN pg_trigger t ON d.classoid = 'pg_trigger'::regclass AND t.oid = d.objoid
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_constraint', k.oid, 0, CASE WHEN k.contypid <> 0 THEN 'DOMAIN CONSTRAINT' ELSE 'CONSTRAINT' END,
+       n.nspname, k.conname, coalesce(c.relname, t.typname), d.description
+FROM d JOIN pg_constraint k ON d.classoid = 'pg_constraint'::regclass AND k.oid = d.objoid
+JOIN pg_namespace n ON n.oid = k.connamespace
+LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
+WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_policy', p.oid, 0, 'POLICY', n.nspname, p.polname, c.relname, d.description
+FROM d JOIN pg_policy p ON d.classoid = 'pg_policy'::regclass AND p.oid = d.objoid
+JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_rewrite', r.oid, 0, 'RULE', n.nspname, r.rulename, c.relname, d.description
+FROM d JOIN pg_rewrite r ON d.classoid = 'pg_rewrite'::regclass AND r.oid = d.objoid
+JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_statistic_ext', s.oid, 0, 'STATISTICS', n.nspname, s.stxname, '', d.description
+FROM d JOIN pg_statistic_ext s ON d.classoid = 'pg_statistic_ext'::regclass AND s.oid = d.objoid
+JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = ANY($1)
+UNION ALL
+SELECT 'pg_namespace', n.oid, 0, 'SCHEMA', '', n.nspname, '', d.description
+FROM d JOIN pg_namespace n ON d.classoid = 'pg_namespace'::regclass AND n.oid = d.objoid
+UNION ALL
+SELECT 'pg_extension', e.oid, 0, 'EXTENSION', '', e.extname, '', d.description
+FROM d JOIN pg_extension e ON d.classoid = 'pg_extension'::regclass AND e.oid = d.objoid
+WHERE d.description IS DISTINCT FROM (SELECT a.comment FROM pg_available_extensions a WHERE a.name = e.extname)
+ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: comments: %w", err)
+	}
+	defer rows.Close()
+	var add []*Object
+	for rows.Next() {
+		var (
+			cat, kind, schema, name, extra, text string
+			oid                                  uint32
+			sub                                  int32
+		)
+		if err := rows.Scan(&cat, &oid, &sub, &kind, &schema, &name, &extra, &text); err != nil {
+			return fmt.Errorf("catalog: comments: %w", err)
+		}
+		parent := m.parentOf(Addr{cat, oid, sub}, name, extra)
+		if parent == nil || (cat == "pg_class" && parent.Atlas) {
+			continue
+		}
+		target := m.commentTarget(cat, kind, schema, name, extra)
+		if cat == "pg_class" && kind == "i" && parent.Kind != KindIndex {
+			// The index behind a constraint has the constraint's
+			// address; its comment is the index's own.
+			parent = &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: parent.Table, Deps: []Dep{{ID: parent.ID, Auto: true}}}
+		}
+		o := m.attr(KindComment, parent, text,
+			[]string{"COMMENT ON " + target + " IS " + QuoteLiteral(text)},
+			[]string{"COMMENT ON " + target + " IS NULL"})
+		add = append(add, o)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: comments: %w", err)
+	}
+	for _, o := range add {
+		if err := m.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commentTarget is what COMMENT ON names for an object.
+func (m *Model) commentTarget(cat, kind, schema, name, extra string) string {
+	q := m.Qualify(schema, name)
+	switch cat {
+	case "pg_class":
+		if extra != "" {
+			return "COLUMN " + q + "." + QuoteIdent(extra)
+		}
+		switch kind {
+		case "v":
+			return "VIEW " + q
+		case "m":
+			return "MATERIALIZED VIEW " + q
+		case "S":
+			return "SEQUENCE " + q
+		case "i", "I":
+			return "INDEX " + q
+		case "c":
+			return "TYPE " + q
+		case "f":
+			return "FOREIGN TABLE " + q
+		}
+		return "TABLE " + q
+	case "pg_proc":
+		switch kind {
+		case "p":
+			return "PROCEDURE " + q + "(" + extra + ")"
+		case "a":
+			return "AGGREGATE " + q + "(" + extra + ")"
+		}
+		return "FUNCTION " + q + "(" + extra + ")"
+	case "pg_type":
+		if kind == "d" {
+			return "DOMAIN " + q
+		}
+		return "TYPE " + q
+	case "pg_trigger", "pg_policy", "pg_rewrite":
+		return kind + " " + QuoteIdent(name) + " ON " + m.Qualify(schema, extra)
+	case "pg_constraint":
+		if kind == "DOMAIN CONSTRAINT" {
+			return "CONSTRAINT " + QuoteIdent(name) + " ON DOMAIN " + m.Qualify(schema, extra)
+		}
+		return "CONSTRAINT " + QuoteIdent(name) + " ON " + m.Qualify(schema, extra)
+	case "pg_statistic_ext":
+		return "STATISTICS " + q
+	}
+	return kind + " " + QuoteIdent(name)
+}
