@@ -501,6 +501,11 @@ func withoutOwn(r *schema.Realm, m *catalog.Model) {
 				}
 				return false
 			}
+			if t.PrimaryKey != nil && own(t.PrimaryKey.Name) {
+				// A deferrable primary key: Atlas keeps it apart from
+				// the other indexes, and would write it plain.
+				t.PrimaryKey = nil
+			}
 			idx := t.Indexes[:0]
 			for _, i := range t.Indexes {
 				if !own(i.Name) {
