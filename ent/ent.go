@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"tasks/ent/idempotencykey"
 	"tasks/ent/task"
 
 	"entgo.io/ent"
@@ -73,7 +74,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			task.Table: task.ValidColumn,
+			idempotencykey.Table: idempotencykey.ValidColumn,
+			task.Table:           task.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"tasks/ent/idempotencykey"
 	"tasks/ent/schema"
 	"tasks/ent/task"
 )
@@ -11,6 +12,26 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
+	_ = idempotencykeyFields
+	// idempotencykeyDescID is the schema descriptor for id field.
+	idempotencykeyDescID := idempotencykeyFields[0].Descriptor()
+	// idempotencykey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	idempotencykey.IDValidator = func() func(string) error {
+		validators := idempotencykeyDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	taskFields := schema.Task{}.Fields()
 	_ = taskFields
 	// taskDescTitle is the schema descriptor for title field.
@@ -21,8 +42,4 @@ func init() {
 	taskDescDone := taskFields[1].Descriptor()
 	// task.DefaultDone holds the default value on creation for the done field.
 	task.DefaultDone = taskDescDone.Default.(bool)
-	// taskDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	taskDescIdempotencyKey := taskFields[4].Descriptor()
-	// task.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
-	task.IdempotencyKeyValidator = taskDescIdempotencyKey.Validators[0].(func(string) error)
 }

@@ -52,20 +52,6 @@ func (_c *TaskCreate) SetUpdatedAt(v time.Time) *TaskCreate {
 	return _c
 }
 
-// SetIdempotencyKey sets the "idempotency_key" field.
-func (_c *TaskCreate) SetIdempotencyKey(v string) *TaskCreate {
-	_c.mutation.SetIdempotencyKey(v)
-	return _c
-}
-
-// SetNillableIdempotencyKey sets the "idempotency_key" field if the given value is not nil.
-func (_c *TaskCreate) SetNillableIdempotencyKey(v *string) *TaskCreate {
-	if v != nil {
-		_c.SetIdempotencyKey(*v)
-	}
-	return _c
-}
-
 // Mutation returns the TaskMutation object of the builder.
 func (_c *TaskCreate) Mutation() *TaskMutation {
 	return _c.mutation
@@ -120,11 +106,6 @@ func (_c *TaskCreate) check() error {
 	if _, ok := _c.mutation.Done(); !ok {
 		return &ValidationError{Name: "done", err: errors.New(`ent: missing required field "Task.done"`)}
 	}
-	if v, ok := _c.mutation.IdempotencyKey(); ok {
-		if err := task.IdempotencyKeyValidator(v); err != nil {
-			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Task.idempotency_key": %w`, err)}
-		}
-	}
 	return nil
 }
 
@@ -166,10 +147,6 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UpdatedAt(); ok {
 		_spec.SetField(task.FieldUpdatedAt, field.TypeTime, value)
 		_node.UpdatedAt = value
-	}
-	if value, ok := _c.mutation.IdempotencyKey(); ok {
-		_spec.SetField(task.FieldIdempotencyKey, field.TypeString, value)
-		_node.IdempotencyKey = &value
 	}
 	return _node, _spec
 }

@@ -115,9 +115,6 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Done(); ok {
 		_spec.SetField(task.FieldDone, field.TypeBool, value)
 	}
-	if _u.mutation.IdempotencyKeyCleared() {
-		_spec.ClearField(task.FieldIdempotencyKey, field.TypeString)
-	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{task.Label}
@@ -255,9 +252,6 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if value, ok := _u.mutation.Done(); ok {
 		_spec.SetField(task.FieldDone, field.TypeBool, value)
-	}
-	if _u.mutation.IdempotencyKeyCleared() {
-		_spec.ClearField(task.FieldIdempotencyKey, field.TypeString)
 	}
 	_node = &Task{config: _u.config}
 	_spec.Assign = _node.assignValues

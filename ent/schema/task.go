@@ -32,14 +32,5 @@ func (Task) Fields() []ent.Field {
 		field.Time("updated_at").
 			Immutable().
 			Annotations(entsql.DefaultExpr("now()")),
-		// The Idempotency-Key of the POST that created the task, if any:
-		// a retried create with the same key finds this row instead of
-		// inserting another. Unique, so racing retries cannot both insert.
-		field.String("idempotency_key").
-			Optional().
-			Nillable().
-			Immutable().
-			Unique().
-			MaxLen(200),
 	}
 }

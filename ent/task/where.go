@@ -74,11 +74,6 @@ func UpdatedAt(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldUpdatedAt, v))
 }
 
-// IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
-func IdempotencyKey(v string) predicate.Task {
-	return predicate.Task(sql.FieldEQ(FieldIdempotencyKey, v))
-}
-
 // TitleEQ applies the EQ predicate on the "title" field.
 func TitleEQ(v string) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldTitle, v))
@@ -232,81 +227,6 @@ func UpdatedAtLT(v time.Time) predicate.Task {
 // UpdatedAtLTE applies the LTE predicate on the "updated_at" field.
 func UpdatedAtLTE(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldLTE(FieldUpdatedAt, v))
-}
-
-// IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.
-func IdempotencyKeyEQ(v string) predicate.Task {
-	return predicate.Task(sql.FieldEQ(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyNEQ applies the NEQ predicate on the "idempotency_key" field.
-func IdempotencyKeyNEQ(v string) predicate.Task {
-	return predicate.Task(sql.FieldNEQ(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyIn applies the In predicate on the "idempotency_key" field.
-func IdempotencyKeyIn(vs ...string) predicate.Task {
-	return predicate.Task(sql.FieldIn(FieldIdempotencyKey, vs...))
-}
-
-// IdempotencyKeyNotIn applies the NotIn predicate on the "idempotency_key" field.
-func IdempotencyKeyNotIn(vs ...string) predicate.Task {
-	return predicate.Task(sql.FieldNotIn(FieldIdempotencyKey, vs...))
-}
-
-// IdempotencyKeyGT applies the GT predicate on the "idempotency_key" field.
-func IdempotencyKeyGT(v string) predicate.Task {
-	return predicate.Task(sql.FieldGT(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyGTE applies the GTE predicate on the "idempotency_key" field.
-func IdempotencyKeyGTE(v string) predicate.Task {
-	return predicate.Task(sql.FieldGTE(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyLT applies the LT predicate on the "idempotency_key" field.
-func IdempotencyKeyLT(v string) predicate.Task {
-	return predicate.Task(sql.FieldLT(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyLTE applies the LTE predicate on the "idempotency_key" field.
-func IdempotencyKeyLTE(v string) predicate.Task {
-	return predicate.Task(sql.FieldLTE(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyContains applies the Contains predicate on the "idempotency_key" field.
-func IdempotencyKeyContains(v string) predicate.Task {
-	return predicate.Task(sql.FieldContains(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyHasPrefix applies the HasPrefix predicate on the "idempotency_key" field.
-func IdempotencyKeyHasPrefix(v string) predicate.Task {
-	return predicate.Task(sql.FieldHasPrefix(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyHasSuffix applies the HasSuffix predicate on the "idempotency_key" field.
-func IdempotencyKeyHasSuffix(v string) predicate.Task {
-	return predicate.Task(sql.FieldHasSuffix(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyIsNil applies the IsNil predicate on the "idempotency_key" field.
-func IdempotencyKeyIsNil() predicate.Task {
-	return predicate.Task(sql.FieldIsNull(FieldIdempotencyKey))
-}
-
-// IdempotencyKeyNotNil applies the NotNil predicate on the "idempotency_key" field.
-func IdempotencyKeyNotNil() predicate.Task {
-	return predicate.Task(sql.FieldNotNull(FieldIdempotencyKey))
-}
-
-// IdempotencyKeyEqualFold applies the EqualFold predicate on the "idempotency_key" field.
-func IdempotencyKeyEqualFold(v string) predicate.Task {
-	return predicate.Task(sql.FieldEqualFold(FieldIdempotencyKey, v))
-}
-
-// IdempotencyKeyContainsFold applies the ContainsFold predicate on the "idempotency_key" field.
-func IdempotencyKeyContainsFold(v string) predicate.Task {
-	return predicate.Task(sql.FieldContainsFold(FieldIdempotencyKey, v))
 }
 
 // And groups predicates with the AND operator between them.
