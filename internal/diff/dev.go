@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tasks/internal/dburl"
 	"tasks/internal/pgtemp"
 )
 
@@ -49,7 +50,7 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := db.PingContext(pctx); err != nil {
-			return nil, fmt.Errorf("diff: dev database %s: %w", u.Redacted(), err)
+			return nil, fmt.Errorf("diff: dev database %s: %w", dburl.Redact(u.String()), err)
 		}
 	case "docker":
 		if u.Host != "postgres" {

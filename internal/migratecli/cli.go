@@ -18,6 +18,7 @@ import (
 	_ "github.com/lib/pq" // database/sql driver
 
 	"tasks/internal/atlasconf"
+	"tasks/internal/dburl"
 	"tasks/internal/migrate"
 )
 
@@ -254,14 +255,8 @@ func withConnectTimeout(raw string, d time.Duration) (string, error) {
 	return u.String(), nil
 }
 
-// redact hides a URL's password for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the database URL"
-	}
-	return u.Redacted()
-}
+// redact hides the passwords of a database URL for messages.
+func redact(raw string) string { return dburl.Redact(raw) }
 
 func applyCommand() command {
 	var (
