@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"tasks/internal/store"
@@ -88,62 +89,64 @@ type field struct {
 // clients need: 415 wrong media type, 413 too large, 400 not JSON at all;
 // unknown and duplicate members come back as field errors, so that the
 // caller reports them in one 422 with its own validation.
-func decodeObject(w http.ResponseWriter, r *http.Request, allowed ...string) (map[string]field, []fieldError, error) {
+//
+// It also returns the body, for an Idempotency-Key's fingerprint.
+func decodeObject(w http.ResponseWriter, r *http.Request, allowed ...string) (map[string]field, []byte, []fieldError, error) {
 	if err := checkContentType(r); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
+		return nil, nil, nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
 	case err != nil:
-		return nil, nil, newProblem(http.StatusBadRequest, "could not read the body")
+		return nil, nil, nil, newProblem(http.StatusBadRequest, "could not read the body")
 	case !utf8.Valid(body):
-		return nil, nil, newProblem(http.StatusBadRequest, "the body is not valid UTF-8")
+		return nil, nil, nil, newProblem(http.StatusBadRequest, "the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, nil, malformed(err)
+		return nil, nil, nil, malformed(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		// Valid JSON, but not an object: check the rest is well-formed
 		// first, so malformed input is always 400.
 		if !json.Valid(body) {
-			return nil, nil, malformed(errors.New("invalid JSON"))
+			return nil, nil, nil, malformed(errors.New("invalid JSON"))
 		}
-		return nil, nil, invalid(fieldError{Name: "(body)", In: "body", Reason: "must be a JSON object"})
+		return nil, nil, nil, invalid(fieldError{Name: "(body)", In: "body", Reason: "must be a JSON object"})
 	}
 	fields := make(map[string]field, len(allowed))
 	var errs []fieldError
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, malformed(err)
+			return nil, nil, nil, malformed(err)
 		}
 		name := tok.(string) // inside an object every key is a string
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, malformed(err)
+			return nil, nil, nil, malformed(err)
 		}
 		switch {
 		case !slices.Contains(allowed, name):
-			errs = append(errs, fieldError{Name: name, In: "body", Reason: "unknown field"})
+			errs = appendError(errs, fieldError{Name: name, In: "body", Reason: "unknown field"})
 		case fields[name].set:
-			errs = append(errs, fieldError{Name: name, In: "body", Reason: "duplicate field"})
+			errs = appendError(errs, fieldError{Name: name, In: "body", Reason: "duplicate field"})
 		default:
 			fields[name] = field{set: true, raw: raw}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, nil, malformed(err)
+		return nil, nil, nil, malformed(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, newProblem(http.StatusBadRequest, "malformed JSON: data after the object")
+		return nil, nil, nil, newProblem(http.StatusBadRequest, "malformed JSON: data after the object")
 	}
-	return fields, errs, nil
+	return fields, body, errs, nil
 }
 
 func malformed(err error) *problem {
@@ -171,7 +174,8 @@ func checkContentType(r *http.Request) error {
 }
 
 // title validates a title field: a string, trimmed, 1 to 200 characters,
-// no control characters.
+// no control characters, at least one visible one, and no unpaired
+// surrogate escapes.
 func (f field) title() (string, *fieldError) {
 	bad := func(reason string) (string, *fieldError) {
 		return "", &fieldError{Name: "title", In: "body", Reason: reason}
@@ -183,6 +187,11 @@ func (f field) title() (string, *fieldError) {
 	if string(f.raw) == "null" || json.Unmarshal(f.raw, &s) != nil {
 		return bad("must be a string")
 	}
+	if loneSurrogate(f.raw) {
+		// encoding/json would store U+FFFD in its place: a title the
+		// client never sent.
+		return bad(`must not contain an unpaired surrogate escape such as \ud800`)
+	}
 	s = strings.TrimSpace(s)
 	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
@@ -193,7 +202,58 @@ func (f field) title() (string, *fieldError) {
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return bad("must not contain control characters")
 	}
+	if strings.IndexFunc(s, visible) < 0 {
+		return bad("must contain a visible character")
+	}
 	return s, nil
+}
+
+// visible reports whether r shows as a mark on its own: a letter, number,
+// punctuation or symbol, except the few of those that render blank
+// (Hangul fillers, the blank Braille pattern). Spaces, format characters
+// such as U+200B ZERO WIDTH SPACE, and combining marks without a base do
+// not count.
+func visible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
+}
+
+// loneSurrogate reports whether a raw JSON string holds a \u escape of a
+// UTF-16 surrogate that is not part of a high-low pair.
+func loneSurrogate(raw []byte) bool {
+	hex := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex(i)
+		if !ok {
+			i++ // an escape of one character, such as \\ or \"
+			continue
+		}
+		switch {
+		case utf16.IsSurrogate(r) && r < 0xDC00: // high: a low must follow
+			lo, ok := hex(i + 6)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+		case utf16.IsSurrogate(r): // low without a high
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 // boolean validates a boolean field.

@@ -234,7 +234,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "-shutdown-timeout", "5s")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.Migrated(t), "ADDR=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.Migrated(t), "ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=500ms")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

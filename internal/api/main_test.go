@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := &statementLog{}
-	db := sql.OpenDB(&countingConnector{Connector: conn, log: log})
+	db := sql.OpenDB(store.Connector(&countingConnector{Connector: conn, log: log}))
 	t.Cleanup(func() { db.Close() })
 	head, err := migrations.Head()
 	if err != nil {

@@ -24,7 +24,7 @@ func addRoutes(mux *http.ServeMux, c Config) {
 	mux.Handle("/tasks/{id}", fixed(c, methodNotAllowed("GET, HEAD, PUT, PATCH, POST, DELETE")))
 
 	mux.Handle("GET /healthz", serve(c, handleHealth()))
-	mux.Handle("GET /readyz", serve(c, handleReady(c.Ready)))
+	mux.Handle("GET /readyz", serve(c, handleReady(c)))
 	mux.Handle("GET /openapi.yaml", serve(c, handleOpenAPI()))
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		mux.Handle(p, fixed(c, methodNotAllowed("GET, HEAD")))

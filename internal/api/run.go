@@ -8,18 +8,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
-	_ "github.com/lib/pq" // database/sql driver
+	"github.com/lib/pq"
 
+	"tasks/internal/dburl"
 	"tasks/internal/store"
 	"tasks/migrations"
 )
@@ -28,12 +30,23 @@ import (
 const (
 	DefaultAddr        = "localhost:8080"
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/tasks?sslmode=disable"
+	// DefaultMaxHeaderBytes bounds a request's header section; a task
+	// request needs a few hundred bytes.
+	DefaultMaxHeaderBytes = 32 << 10
+	// DefaultShutdownDelay is the lame-duck period after SIGTERM.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Run is the api binary: it reads its configuration from flags and the
 // environment, serves until ctx is cancelled or SIGINT/SIGTERM arrives,
 // then shuts down gracefully. It starts even when the database is down:
 // /readyz reports not ready until it answers.
+//
+// Shutting down is a drain: for the lame-duck period (SHUTDOWN_DELAY) the
+// service keeps serving but reports not ready and closes every connection
+// after its response, so load balancers and keep-alive clients move away
+// while nothing is cut off; then it stops accepting, lets in-flight
+// requests finish and exits.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -41,10 +54,28 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env(getenv, "ADDR", DefaultAddr), "listen address ($ADDR)")
-	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL ($DATABASE_URL)")
+	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL or key=value string ($DATABASE_URL)")
 	maxConns := fs.Int("max-conns", envInt(getenv, "DB_MAX_CONNS", 32), "database connection pool size ($DB_MAX_CONNS)")
 	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	var (
+		httpConns   = fs.Int("http-max-conns", 0, "most open client connections; 0: 4096 or what the file descriptor limit allows ($HTTP_MAX_CONNS)")
+		headerBytes = fs.Int("max-header-bytes", DefaultMaxHeaderBytes, "largest request header section, in bytes ($MAX_HEADER_BYTES)")
+		reqTimeout  = fs.Duration("request-timeout", 5*time.Second, "time limit of a request's database work ($REQUEST_TIMEOUT)")
+		delay       = fs.Duration("shutdown-delay", DefaultShutdownDelay, "lame-duck period after SIGTERM: not ready, Connection: close ($SHUTDOWN_DELAY)")
+		retention   = fs.Duration("idempotency-retention", store.DefaultKeyRetention, "how long an Idempotency-Key is remembered ($IDEMPOTENCY_RETENTION)")
+	)
+	// Environment first, so flags given on the command line win.
+	for name, key := range map[string]string{
+		"http-max-conns": "HTTP_MAX_CONNS", "max-header-bytes": "MAX_HEADER_BYTES", "request-timeout": "REQUEST_TIMEOUT",
+		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION",
+	} {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("api: $%s: %w", key, err)
+			}
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -55,16 +86,25 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("api: bad log level %q", *logLevel)
 	}
+	switch {
+	case *httpConns < 0, *headerBytes <= 0, *reqTimeout <= 0, *delay < 0, *retention <= 0:
+		return errors.New("api: -http-max-conns, -shutdown-delay must be ≥ 0; -max-header-bytes, -request-timeout, -idempotency-retention > 0")
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *httpConns == 0 {
+		*httpConns = defaultHTTPConns(*maxConns)
+	}
 
-	dsn, err := dataSource(*dbURL)
+	dsn, err := dataSource(*dbURL, *reqTimeout)
 	if err != nil {
 		return err
 	}
-	db, err := sql.Open("postgres", dsn)
+	connector, err := pq.NewConnector(dsn)
 	if err != nil {
-		return fmt.Errorf("api: %w", err)
+		// lib/pq's message may quote the string, password included.
+		return fmt.Errorf("api: DATABASE_URL %s is not a valid connection string", dburl.Redact(*dbURL))
 	}
+	db := sql.OpenDB(store.Connector(connector))
 	defer db.Close()
 	db.SetMaxOpenConns(*maxConns)
 	db.SetMaxIdleConns(*maxConns)
@@ -76,29 +116,52 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	ready := &Readiness{DB: db, Head: head}
 	if err := ready.Check(ctx); err != nil {
-		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", redact(*dbURL))
+		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
 	}
 
-	srv := &http.Server{
-		Handler:           NewServer(Config{Log: log, Tasks: store.New(db), Ready: ready.Check}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	tasks := store.New(db, store.WithKeyRetention(*retention))
+	var draining atomic.Bool
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head)
+	limited := newConnLimit(ln, *httpConns)
+	srv := &http.Server{
+		Handler: NewServer(Config{
+			Log: log, Tasks: tasks, Ready: ready.Check,
+			RequestTimeout: *reqTimeout, Draining: draining.Load,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      max(15*time.Second, *reqTimeout+5*time.Second),
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    *headerBytes,
+		ConnState:         limited.track,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", *httpConns)
+
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		expireKeys(sweepCtx, log, tasks, min(*retention/2, time.Minute))
+	}()
+	defer func() { stopSweep(); <-swept }()
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(limited) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("api: serve: %w", err)
 	case <-ctx.Done():
+	}
+	draining.Store(true)
+	log.Info("draining: not ready, closing connections after each response", "for", *delay)
+	select {
+	case err := <-served:
+		return fmt.Errorf("api: serve: %w", err)
+	case <-time.After(*delay):
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdown)
@@ -110,31 +173,76 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return nil
 }
 
-// dataSource adds the lib/pq settings the service relies on unless the URL
-// sets them: binary_parameters, so a parameterized statement costs one
-// round trip instead of two (prepare, then execute), and a connect
-// timeout, so an unreachable server fails requests fast.
-func dataSource(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("api: DATABASE_URL must look like postgres://user@host:port/db, got %q", redact(raw))
-	}
-	q := u.Query()
-	for k, v := range map[string]string{"binary_parameters": "yes", "connect_timeout": "2"} {
-		if q.Get(k) == "" {
-			q.Set(k, v)
+// expireKeys deletes expired idempotency keys every interval, a batch at
+// a time, until ctx is cancelled. Requests never wait for it: CreateOnce
+// ignores expired keys whether deleted or not, and the deletes skip keys
+// a request holds.
+func expireKeys(ctx context.Context, log *slog.Logger, tasks *store.Tasks, interval time.Duration) {
+	const batch = 1000
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := tasks.ExpireKeys(ctx, batch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("expire idempotency keys", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				log.Debug("expired idempotency keys", "count", n)
+			}
+			if n < batch {
+				break
+			}
 		}
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
+// defaultHTTPConns is the connection cap when none is configured: 4096,
+// or less when the process may not open that many files besides the
+// database pool's and a margin for everything else.
+func defaultHTTPConns(dbConns int) int {
+	const (
+		most   = 4096
+		least  = 16
+		margin = 64
+	)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > math.MaxInt32 {
+		return most
 	}
-	return u.Redacted()
+	return max(least, min(most, int(lim.Cur)-dbConns-margin))
+}
+
+// dataSource adds the lib/pq settings the service relies on unless the
+// connection string sets them:
+//   - binary_parameters, so a parameterized statement costs one round trip
+//     instead of two (prepare, then execute);
+//   - connect_timeout, so an unreachable server fails requests fast;
+//   - statement_timeout and lock_timeout, below the request timeout, so
+//     PostgreSQL itself cancels a statement that waits on a lock or runs
+//     too long, and the request gets a clean 503 instead of losing the
+//     race with its own deadline. They are startup parameters of the
+//     session, so they cost no statement.
+func dataSource(raw string, requestTimeout time.Duration) (string, error) {
+	ms := func(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds()), 10) }
+	dsn, err := dburl.SetDefaults(raw, [][2]string{
+		{"binary_parameters", "yes"},
+		{"connect_timeout", "2"},
+		{"statement_timeout", ms(requestTimeout * 4 / 5)},
+		{"lock_timeout", ms(requestTimeout / 2)},
+	})
+	if err != nil {
+		return "", fmt.Errorf("api: DATABASE_URL must be a postgres:// URL or key=value pairs, got %s", dburl.Redact(raw))
+	}
+	return dsn, nil
 }
 
 func env(getenv func(string) string, key, def string) string {

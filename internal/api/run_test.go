@@ -26,6 +26,9 @@ func startRun(t *testing.T, env map[string]string) (base string, stop context.Ca
 	pr, pw := io.Pipe()
 	result := make(chan error, 1)
 	env["ADDR"] = "127.0.0.1:0"
+	if _, ok := env["SHUTDOWN_DELAY"]; !ok {
+		env["SHUTDOWN_DELAY"] = "100ms" // the lame-duck period has its own test
+	}
 	go func() {
 		err := api.Run(ctx, nil, func(k string) string { return env[k] }, nil, io.Discard, pw)
 		pw.CloseWithError(err)

@@ -7,11 +7,14 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // OpenAPI is the API's description, served at /openapi.yaml.
@@ -33,6 +36,11 @@ type Config struct {
 	// RequestTimeout bounds each request's database work (default 5s), so
 	// a database that stops answering yields 503s, not hung requests.
 	RequestTimeout time.Duration
+	// Draining reports whether the service is shutting down: /readyz then
+	// says not ready, and every response carries Connection: close, so
+	// that load balancers and keep-alive clients move away before the
+	// listener closes. Nil means never.
+	Draining func() bool
 }
 
 // NewServer returns the service's HTTP handler.
@@ -46,9 +54,19 @@ func NewServer(c Config) http.Handler {
 	if c.Ready == nil {
 		c.Ready = func(context.Context) error { return nil }
 	}
+	if c.Draining == nil {
+		c.Draining = func() bool { return false }
+	}
 	mux := http.NewServeMux()
 	addRoutes(mux, c)
-	return recoverPanics(c.Log, mux)
+	h := recoverPanics(c.Log, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.Draining() {
+			// net/http closes the connection after this response.
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serve adapts a handler: it bounds the request's time and writes any
@@ -82,10 +100,22 @@ func handleHealth() handler {
 	}
 }
 
-func handleReady(ready func(context.Context) error) handler {
+// handleReady answers "ready" or "not ready: <reason code>"; the cause,
+// which may name hosts, ports or roles, goes only to the log.
+func handleReady(c Config) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := ready(r.Context()); err != nil {
-			return newProblem(http.StatusServiceUnavailable, err.Error()).with("Retry-After", "1")
+		err := error(&NotReady{Reason: ReasonShuttingDown, Err: errors.New("draining before shutdown")})
+		if !c.Draining() {
+			err = c.Ready(r.Context())
+		}
+		if err != nil {
+			reason := "unknown"
+			var nr *NotReady
+			if errors.As(err, &nr) {
+				reason = nr.Reason
+			}
+			c.Log.Warn("not ready", "reason", reason, "err", err)
+			return newProblem(http.StatusServiceUnavailable, "not ready: "+reason).with("Retry-After", "1")
 		}
 		return encode(w, http.StatusOK, "application/json", map[string]string{"status": "ready"})
 	}
@@ -114,6 +144,36 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
+// Reasons /readyz gives for not being ready.
+const (
+	ReasonDatabaseUnreachable = "database_unreachable" // no connection, or no answer in time
+	ReasonDatabaseRefused     = "database_refused"     // the server answered with an error: login, missing database, too many connections…
+	ReasonSchemaNotMigrated   = "schema_not_migrated"  // no revision table
+	ReasonSchemaBehind        = "schema_behind"        // the latest embedded migration is not applied
+	ReasonShuttingDown        = "shutting_down"        // draining before shutdown
+)
+
+// NotReady is why the service cannot serve: a reason code for clients and
+// the cause for the log.
+type NotReady struct {
+	Reason string
+	Err    error
+}
+
+func (e *NotReady) Error() string { return "not ready: " + e.Reason + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *NotReady) Unwrap() error { return e.Err }
+
+// dbNotReady is a NotReady for a failed database call.
+func dbNotReady(err error) *NotReady {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code != "" {
+		return &NotReady{Reason: ReasonDatabaseRefused, Err: err}
+	}
+	return &NotReady{Reason: ReasonDatabaseUnreachable, Err: err}
+}
+
 // Readiness checks that the database answers and that its Atlas revision
 // table records head, the last embedded migration, as fully applied. Once
 // seen at head the schema check is not repeated.
@@ -124,12 +184,12 @@ type Readiness struct {
 	atHead atomic.Bool
 }
 
-// Check implements Config.Ready.
+// Check implements Config.Ready. Its errors are *NotReady.
 func (rd *Readiness) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := rd.DB.PingContext(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %v", err)
+		return dbNotReady(err)
 	}
 	if rd.atHead.Load() || rd.Head == "" {
 		return nil
@@ -141,19 +201,19 @@ func (rd *Readiness) Check(ctx context.Context) error {
 		to_regclass('atlas_schema_revisions.atlas_schema_revisions'),
 		to_regclass('atlas_schema_revisions'))::text`).Scan(&table)
 	if err != nil {
-		return fmt.Errorf("database unreachable: %v", err)
+		return dbNotReady(err)
 	}
 	if !table.Valid {
-		return fmt.Errorf("schema not migrated: no revision table (run migrate apply)")
+		return &NotReady{Reason: ReasonSchemaNotMigrated, Err: errors.New("no revision table (run migrate apply)")}
 	}
 	var ok bool
 	err = rd.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table.String+
 		` WHERE version = $1 AND applied = total AND coalesce(error, '') = '')`, rd.Head).Scan(&ok)
 	if err != nil {
-		return fmt.Errorf("read revisions: %v", err)
+		return dbNotReady(fmt.Errorf("read revisions: %w", err))
 	}
 	if !ok {
-		return fmt.Errorf("schema not at version %s (run migrate apply)", rd.Head)
+		return &NotReady{Reason: ReasonSchemaBehind, Err: fmt.Errorf("schema not at version %s (run migrate apply)", rd.Head)}
 	}
 	rd.atHead.Store(true)
 	return nil

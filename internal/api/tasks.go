@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 // taskStore is what the handlers need of the store.
 type taskStore interface {
 	Create(ctx context.Context, title string, done bool) (store.Task, error)
-	CreateOnce(ctx context.Context, key, title string, done bool) (t store.Task, created bool, err error)
+	CreateOnce(ctx context.Context, key string, fingerprint []byte, title string, done bool) (t store.Task, replayed bool, err error)
 	Get(ctx context.Context, id int64) (store.Task, error)
 	List(ctx context.Context, p store.ListParams) ([]store.Task, error)
 	Update(ctx context.Context, id int64, c store.Changes, v store.Version) (store.Task, error)
@@ -40,10 +41,10 @@ func handleCreate(tasks taskStore) handler {
 		if in.key == "" {
 			t, err = tasks.Create(r.Context(), in.title, in.done)
 		} else {
-			var created bool
-			t, created, err = tasks.CreateOnce(r.Context(), in.key, in.title, in.done)
-			if err == nil && !created {
-				// A retry: the first request's task, not a second one.
+			var replayed bool
+			t, replayed, err = tasks.CreateOnce(r.Context(), in.key, in.fingerprint, in.title, in.done)
+			if err == nil && replayed {
+				// A retry: the first request's answer, not a second task.
 				w.Header().Set("Idempotent-Replayed", "true")
 			}
 		}
@@ -56,15 +57,26 @@ func handleCreate(tasks taskStore) handler {
 }
 
 type createInput struct {
-	title string
-	done  bool
-	key   string // Idempotency-Key, "" when none
+	title       string
+	done        bool
+	key         string // Idempotency-Key, "" when none
+	fingerprint []byte // of the request, when it has a key
+}
+
+// fingerprint identifies a request for its Idempotency-Key: a retry must
+// be the same method on the same resource with the same body, byte for
+// byte. /tasks/ and /tasks are one resource.
+func fingerprint(r *http.Request, body []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", r.Method, strings.TrimSuffix(r.URL.Path, "/"))
+	h.Write(body)
+	return h.Sum(nil)
 }
 
 // decodeCreate reads and validates a create request.
 func decodeCreate(w http.ResponseWriter, r *http.Request) (createInput, error) {
 	var in createInput
-	fields, errs, err := decodeObject(w, r, "title", "done")
+	fields, body, errs, err := decodeObject(w, r, "title", "done")
 	if err != nil {
 		return in, err
 	}
@@ -83,6 +95,9 @@ func decodeCreate(w http.ResponseWriter, r *http.Request) (createInput, error) {
 		errs = append(errs, *keyErr)
 	}
 	in.key = key
+	if key != "" {
+		in.fingerprint = fingerprint(r, body)
+	}
 	if len(errs) > 0 {
 		return in, invalid(errs...)
 	}
@@ -115,7 +130,7 @@ type listJSON struct {
 
 func handleList(tasks taskStore) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		p, err := listParams(r.URL.Query())
+		p, err := listParams(r.URL.RawQuery)
 		if err != nil {
 			return err
 		}
@@ -170,7 +185,7 @@ func handleUpdate(tasks taskStore, decode func(http.ResponseWriter, *http.Reques
 
 // decodeReplace reads a PUT body: title and done, both required.
 func decodeReplace(w http.ResponseWriter, r *http.Request) (store.Changes, error) {
-	fields, errs, err := decodeObject(w, r, "title", "done")
+	fields, _, errs, err := decodeObject(w, r, "title", "done")
 	if err != nil {
 		return store.Changes{}, err
 	}
@@ -190,7 +205,7 @@ func decodeReplace(w http.ResponseWriter, r *http.Request) (store.Changes, error
 
 // decodePatch reads a PATCH body: any of title and done.
 func decodePatch(w http.ResponseWriter, r *http.Request) (store.Changes, error) {
-	fields, errs, err := decodeObject(w, r, "title", "done")
+	fields, _, errs, err := decodeObject(w, r, "title", "done")
 	if err != nil {
 		return store.Changes{}, err
 	}
@@ -287,9 +302,10 @@ func target(r *http.Request) (int64, store.Version, error) {
 	return id, v, err
 }
 
-// ifMatch parses If-Match (RFC 9110 §13.1.1): "*" or a list of strong
-// entity tags of the form this API issues. Weak tags never match a strong
-// comparison, so a list of only weak tags can never succeed: 412.
+// ifMatch parses If-Match (RFC 9110 §13.1.1): "*" or a list of at most
+// store.MaxVersions strong entity tags of the form this API issues. Weak
+// tags never match a strong comparison, so a list of only weak tags can
+// never succeed: 412.
 func ifMatch(values []string) (store.Version, error) {
 	var v store.Version
 	if len(values) == 0 {
@@ -297,9 +313,14 @@ func ifMatch(values []string) (store.Version, error) {
 	}
 	bad := invalid(fieldError{Name: "If-Match", In: "header", Reason: `must be "*" or a list of entity tags such as "1732500000123456"`})
 	sawWeak := false
+	tags := 0
 	for _, line := range values {
-		for _, tag := range strings.Split(line, ",") {
+		for tag := range strings.SplitSeq(line, ",") {
 			tag = strings.TrimSpace(tag)
+			if tags++; tags > store.MaxVersions {
+				return store.Version{}, invalid(fieldError{Name: "If-Match", In: "header",
+					Reason: fmt.Sprintf("must list at most %d entity tags", store.MaxVersions)})
+			}
 			switch {
 			case tag == "*":
 				v.Any = true
@@ -339,8 +360,15 @@ func noneMatch(header, current string) bool {
 	return false
 }
 
-func listParams(q url.Values) (store.ListParams, error) {
+// listParams reads the query of GET /tasks. A query that is not valid
+// percent-encoding is refused whole: read leniently, a mangled cursor
+// would silently become the first page.
+func listParams(rawQuery string) (store.ListParams, error) {
 	p := store.ListParams{Limit: defaultLimit}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return p, newProblem(http.StatusBadRequest, "the query string is not valid percent-encoding (RFC 3986)")
+	}
 	var errs []fieldError
 	bad := func(name, reason string) { errs = append(errs, fieldError{Name: name, In: "query", Reason: reason}) }
 	for name, vs := range q {
@@ -387,6 +415,10 @@ func encodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(id, 10)))
 }
 
+// decodeCursor accepts only cursors encodeCursor issues: the decoded id
+// must encode back to the very same string. Base64 and decimal both have
+// other spellings of a value (stray bits in the last character, leading
+// zeros), and a truncated cursor can decode to another position.
 func decodeCursor(s string) (int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -397,7 +429,7 @@ func decodeCursor(s string) (int64, bool) {
 		return 0, false
 	}
 	id, err := strconv.ParseInt(rest, 10, 64)
-	return id, err == nil && id > 0
+	return id, err == nil && id > 0 && encodeCursor(id) == s
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -64,6 +65,7 @@ type Tasks struct {
 	// the API's CPU per read (measured with a CPU profile under load).
 	insert, get, list string
 	updates           sync.Map // updateShape → rendered UPDATE … RETURNING
+	retention         time.Duration
 }
 
 // updateShape is what varies between UPDATE statements: which fields are
@@ -77,26 +79,99 @@ type updateShape struct {
 // columns are the ones a Task is scanned from, in order.
 var columns = []string{task.FieldID, task.FieldTitle, task.FieldDone, task.FieldCreatedAt, task.FieldUpdatedAt}
 
-// insertOnce inserts a task under an idempotency key, or, when a task
-// already has that key, returns it. The no-op DO UPDATE (rather than DO
-// NOTHING) makes the existing row come back in the same statement, even
-// when it was inserted by a concurrent request still committing; the
-// trigger sees no change and leaves updated_at alone. xmax = 0 only for a
-// freshly inserted row.
-const insertOnce = `INSERT INTO "tasks" ("title", "done", "idempotency_key") VALUES ($1, $2, $3)
-ON CONFLICT ("idempotency_key") DO UPDATE SET "idempotency_key" = EXCLUDED."idempotency_key"
-RETURNING "id", "title", "done", "created_at", "updated_at", xmax = 0`
+// createOnce inserts a task under an idempotency key, or, when the key
+// is live (used less than the retention ago), returns what the key's
+// first create answered, with the fingerprint of that request. In one
+// statement:
+//
+//   - k claims the key: inserted when new, taken over when expired (the
+//     ON CONFLICT … WHERE), nothing when live. The task's id is drawn
+//     from its identity sequence up front, so the key row can hold the
+//     task as created before the task row exists; both timestamps of a
+//     new task are now(), the transaction's time, which the key row's
+//     created_at equals too.
+//   - t inserts the task only when k claimed the key.
+//   - the last SELECT returns either the new task (replayed false) or the
+//     key's stored answer (replayed true).
+//
+// A request racing another with the same key waits on the key's index
+// entry until the other commits, then claims nothing, and its snapshot,
+// taken before that commit, does not show the key row either: no row
+// comes back, and CreateOnce reads the key in a second statement, on that
+// path only.
+const createOnce = `WITH k AS (
+	INSERT INTO "idempotency_keys" AS k ("key", "fingerprint", "task_id", "title", "done")
+	VALUES ($3, $4, nextval(pg_get_serial_sequence('"tasks"', 'id')), $1, $2)
+	ON CONFLICT ("key") DO UPDATE SET "fingerprint" = EXCLUDED."fingerprint", "task_id" = EXCLUDED."task_id",
+		"title" = EXCLUDED."title", "done" = EXCLUDED."done", "created_at" = EXCLUDED."created_at"
+	WHERE k."created_at" <= now() - $5 * interval '1 microsecond'
+	RETURNING "task_id", "title", "done"
+), t AS (
+	INSERT INTO "tasks" ("id", "title", "done") SELECT "task_id", "title", "done" FROM k
+	RETURNING "id", "title", "done", "created_at", "updated_at"
+)
+SELECT "id", "title", "done", "created_at", "updated_at", NULL::bytea, false FROM t
+UNION ALL
+SELECT "task_id", "title", "done", "created_at", "created_at", "fingerprint", true FROM "idempotency_keys"
+WHERE "key" = $3 AND NOT EXISTS (SELECT FROM k)`
 
-// New returns a store on db.
-func New(db *sql.DB) *Tasks {
-	st := Statements()
-	return &Tasks{
-		db:     db,
-		client: ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
-		insert: st["create"],
-		get:    st["get"],
-		list:   st["list"],
+// readKey reads a live key's stored answer, after createOnce lost a race.
+const readKey = `SELECT "task_id", "title", "done", "created_at", "created_at", "fingerprint", true FROM "idempotency_keys"
+WHERE "key" = $1 AND "created_at" > now() - $2 * interval '1 microsecond'`
+
+// expireKeys deletes a batch of expired keys, oldest first. SKIP LOCKED
+// leaves alone any key a create is taking over right now, so neither
+// waits for the other.
+const expireKeys = `DELETE FROM "idempotency_keys" WHERE "key" IN (
+	SELECT "key" FROM "idempotency_keys" WHERE "created_at" <= now() - $1 * interval '1 microsecond'
+	ORDER BY "created_at" LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
+// DefaultKeyRetention is how long an idempotency key is remembered after
+// its first use, unless WithKeyRetention says otherwise.
+const DefaultKeyRetention = 24 * time.Hour
+
+// MaxVersions is the most entity tags a conditional write may list. A
+// statement has at most 65,535 parameters, and a client has no use for
+// more than a few versions.
+const MaxVersions = 16
+
+// ErrTooManyVersions is returned for a Version listing more than
+// MaxVersions values.
+var ErrTooManyVersions = fmt.Errorf("store: more than %d versions", MaxVersions)
+
+// ErrKeyReused is returned by CreateOnce when the key's first request had
+// another fingerprint: the client reused a key for a different request.
+var ErrKeyReused = errors.New("store: idempotency key used for another request")
+
+// Option is an optional setting of New.
+type Option func(*Tasks)
+
+// WithKeyRetention sets how long an idempotency key is remembered; a
+// duration of zero or less keeps the default.
+func WithKeyRetention(d time.Duration) Option {
+	return func(s *Tasks) {
+		if d > 0 {
+			s.retention = d
+		}
 	}
+}
+
+// New returns a store on db. Open db on Connector, so that no failed
+// statement can leave an unusable connection in the pool.
+func New(db *sql.DB, opts ...Option) *Tasks {
+	st := Statements()
+	s := &Tasks{
+		db:        db,
+		client:    ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
+		insert:    st["create"],
+		get:       st["get"],
+		list:      st["list"],
+		retention: DefaultKeyRetention,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Statements returns the SQL the store sends for create, get, list and
@@ -135,16 +210,43 @@ func (s *Tasks) Create(ctx context.Context, title string, done bool) (Task, erro
 	return t, nil
 }
 
-// CreateOnce is Create under an idempotency key: the first request with
-// a key inserts, every later one (also while racing) gets that same task
-// back with created false.
-func (s *Tasks) CreateOnce(ctx context.Context, key, title string, done bool) (t Task, created bool, err error) {
-	err = s.db.QueryRowContext(ctx, insertOnce, title, done, key).
-		Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt, &created)
+// CreateOnce is Create under an idempotency key whose request has the
+// given fingerprint. The first request with a key inserts; every later
+// one within the retention (also while racing) gets the task as the first
+// one created it, with replayed true, even if the task has changed or is
+// gone since; a later request with another fingerprint gets ErrKeyReused.
+func (s *Tasks) CreateOnce(ctx context.Context, key string, fingerprint []byte, title string, done bool) (t Task, replayed bool, err error) {
+	retention := s.retention.Microseconds()
+	var fp []byte
+	scan := func(row *sql.Row) error {
+		return row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt, &fp, &replayed)
+	}
+	err = scan(s.db.QueryRowContext(ctx, createOnce, title, done, key, fingerprint, retention))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = scan(s.db.QueryRowContext(ctx, readKey, key, retention))
+	}
 	if err != nil {
 		return Task{}, false, fmt.Errorf("store: create: %w", err)
 	}
-	return t, created, nil
+	if replayed && !bytes.Equal(fp, fingerprint) {
+		return Task{}, false, ErrKeyReused
+	}
+	return t, replayed, nil
+}
+
+// ExpireKeys deletes up to batch idempotency keys older than the
+// retention and returns how many it deleted. Expired keys are ignored by
+// CreateOnce whether deleted or not; this only reclaims their space.
+func (s *Tasks) ExpireKeys(ctx context.Context, batch int) (int64, error) {
+	res, err := s.db.ExecContext(ctx, expireKeys, s.retention.Microseconds(), batch)
+	if err != nil {
+		return 0, fmt.Errorf("store: expire keys: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: expire keys: %w", err)
+	}
+	return n, nil
 }
 
 // Get returns the task with the given id.
@@ -201,6 +303,9 @@ type Changes struct {
 // An update that changes no value leaves updated_at alone (the trigger
 // sees to it). With no field to set it reads the task instead.
 func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Task, error) {
+	if len(v.UpdatedAt) > MaxVersions {
+		return Task{}, ErrTooManyVersions
+	}
 	if c.Title == nil && c.Done == nil {
 		t, err := s.Get(ctx, id)
 		if err == nil && v.conditional() && !matches(t, v) {
@@ -234,6 +339,9 @@ func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Tas
 
 // Delete removes the task if it matches v, in one DELETE.
 func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
+	if len(v.UpdatedAt) > MaxVersions {
+		return ErrTooManyVersions
+	}
 	q := s.client.Task.Delete().Where(task.ID(int(id)))
 	if v.conditional() {
 		q.Where(task.UpdatedAtIn(v.UpdatedAt...))

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// connLimit is a listener that keeps at most max connections open, so
+// that no number of clients can exhaust file descriptors or memory.
+//
+// At the cap, a new connection takes the place of the connection that has
+// been idle longest (a keep-alive connection between requests, or one that
+// has not sent a request yet): idle clients cannot crowd out new ones, and
+// an idle client that comes back simply reconnects, as it would after the
+// server's idle timeout. When every connection is busy with a request, the
+// new one is answered 503 at once and closed, so a full server refuses
+// quickly instead of queueing connections, and the clients it is serving
+// keep being served.
+type connLimit struct {
+	net.Listener
+	max int
+
+	mu   sync.Mutex
+	open int
+	idle map[*limitedConn]time.Time // idle connections, since when
+}
+
+func newConnLimit(l net.Listener, max int) *connLimit {
+	return &connLimit{Listener: l, max: max, idle: map[*limitedConn]time.Time{}}
+}
+
+// refusalBody is the problem a connection past the cap is answered with.
+const refusalBody = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"too many connections; retry later"}`
+
+// refuse answers a connection past the cap and closes it. A fresh
+// socket's send buffer takes the few bytes at once; the deadline only
+// guards against the impossible.
+func refuse(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\n"+
+		"Content-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\n"+
+		"Content-Length: "+strconv.Itoa(len(refusalBody))+"\r\n\r\n"+refusalBody)
+	c.Close()
+}
+
+// Accept returns the next connection that fits under the cap.
+func (l *connLimit) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		lc := &limitedConn{Conn: c, limit: l}
+		l.mu.Lock()
+		if l.open < l.max {
+			l.open++
+			l.mu.Unlock()
+			return lc, nil
+		}
+		victim := l.oldestIdle()
+		if victim != nil {
+			l.open++ // the victim's Close gives its place back
+		}
+		l.mu.Unlock()
+		if victim != nil {
+			victim.Close()
+			return lc, nil
+		}
+		refuse(c)
+	}
+}
+
+// oldestIdle removes from the idle set and returns the connection idle
+// longest, or nil. The caller holds l.mu.
+func (l *connLimit) oldestIdle() *limitedConn {
+	var (
+		oldest *limitedConn
+		since  time.Time
+	)
+	for c, t := range l.idle {
+		if oldest == nil || t.Before(since) {
+			oldest, since = c, t
+		}
+	}
+	if oldest != nil {
+		delete(l.idle, oldest)
+	}
+	return oldest
+}
+
+// track is the http.Server's ConnState hook: it keeps the set of idle
+// connections that a new one may take the place of.
+func (l *connLimit) track(c net.Conn, state http.ConnState) {
+	lc, ok := c.(*limitedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch state {
+	case http.StateNew, http.StateIdle:
+		if !lc.closed {
+			l.idle[lc] = time.Now()
+		}
+	default:
+		delete(l.idle, lc)
+	}
+}
+
+// limitedConn gives its place back when closed, once.
+type limitedConn struct {
+	net.Conn
+	limit  *connLimit
+	closed bool // guarded by limit.mu
+}
+
+func (c *limitedConn) Close() error {
+	l := c.limit
+	l.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		l.open--
+		delete(l.idle, c)
+	}
+	l.mu.Unlock()
+	return c.Conn.Close()
+}
