@@ -1,6 +1,7 @@
 // Command api serves the task service's HTTP API. Configuration comes
-// from the environment (DATABASE_URL, ADDR, LOG_LEVEL, DB_MAX_CONNS) or
-// the equivalent flags; see `api -h`.
+// from the environment (DATABASE_URL, ADDR, LOG_LEVEL, DB_MAX_CONNS,
+// REQUEST_TIMEOUT, HTTP_MAX_CONNS, MAX_HEADER_BYTES, SHUTDOWN_DELAY,
+// IDEMPOTENCY_RETENTION) or the equivalent flags; see `api -h`.
 package main
 
 import (
