@@ -2,121 +2,105 @@
 // reads it: layout and comments outside literals do not count, the case
 // of unquoted words does not count, and nothing inside a literal or a
 // quoted identifier may differ.
+//
+// The tokens come from PostgreSQL's own scanner (the core lexer, which
+// PL/pgSQL uses too), compiled into the binary through pg_query_go, so
+// every literal form the server knows ('…' with doubled quotes, E'…' with
+// backslash escapes, U&'…' with UESCAPE, B'…', X'…', nested dollar
+// quotes, "…" and U&"…" identifiers) is delimited exactly as the server
+// delimits it. Source the scanner rejects is compared byte for byte:
+// an error never makes two bodies equal.
 package sqltext
 
 import (
 	"strings"
-	"unicode"
+	"sync"
+
+	pgquery "github.com/pganalyze/pg_query_go/v6"
 )
 
 // Equivalent reports whether a and b are the same source to PostgreSQL's
 // lexer.
 func Equivalent(a, b string) bool { return Normalize(a) == Normalize(b) }
 
+// unscannable prefixes source the scanner rejects. A normalized token
+// string never holds a comment, so no scannable source normalizes to a
+// string with this prefix, and an unscannable body equals only itself.
+const unscannable = "-- not lexically valid, compared byte for byte\n"
+
+// scanMu serializes calls into the C scanner: libpg_query points the
+// process's stderr at a pipe for the length of each call and back after
+// it, and two calls interleaving there would leave stderr on a closed
+// pipe. The lock guards that process-wide state, so it is package-wide.
+var scanMu sync.Mutex
+
 // Normalize reduces SQL or PL/pgSQL source to a canonical token string:
-// comments dropped, whitespace reduced to single spaces between tokens,
-// unquoted words lower-cased. String literals, quoted identifiers and
-// dollar-quoted strings are kept byte for byte.
+// comments dropped, one space between tokens, keywords and unquoted
+// identifiers lower-cased (ASCII only, as PostgreSQL folds them), the
+// prefix letter of E'…', B'…', X'…' and U&'…' lower-cased, and != written
+// <> (the scanner returns one token for both). Literals, quoted
+// identifiers, numbers and dollar-quoted strings are kept byte for byte.
+// Source the scanner rejects comes back whole, behind a comment line.
 func Normalize(src string) string {
-	var (
-		b      strings.Builder
-		tokens int
-	)
-	emit := func(tok string) {
-		if tokens > 0 {
+	// The scanner reads a C string: a NUL byte would end the source early
+	// and hide what follows it.
+	if strings.IndexByte(src, 0) >= 0 {
+		return unscannable + src
+	}
+	scanMu.Lock()
+	res, err := pgquery.Scan(src)
+	scanMu.Unlock()
+	if err != nil {
+		return unscannable + src
+	}
+	var b strings.Builder
+	b.Grow(len(src))
+	n := 0
+	for _, t := range res.GetTokens() {
+		start, end := int(t.GetStart()), int(t.GetEnd())
+		if start < 0 || end > len(src) || start >= end {
+			return unscannable + src
+		}
+		text := src[start:end]
+		switch tok := t.GetToken(); {
+		case tok == pgquery.Token_SQL_COMMENT || tok == pgquery.Token_C_COMMENT:
+			continue
+		case tok == pgquery.Token_NOT_EQUALS:
+			text = "<>"
+		case t.GetKeywordKind() != pgquery.KeywordKind_NO_KEYWORD:
+			text = lowerASCII(text)
+		case tok == pgquery.Token_IDENT && text[0] != '"':
+			text = lowerASCII(text)
+		case tok == pgquery.Token_SCONST || tok == pgquery.Token_USCONST || tok == pgquery.Token_BCONST ||
+			tok == pgquery.Token_XCONST || tok == pgquery.Token_UIDENT:
+			// E'…' and e'…' (B, X, U&) are the same literal; only the
+			// letter before the quote is folded, never the quoted text.
+			if c := text[0]; c >= 'A' && c <= 'Z' {
+				text = string(c+'a'-'A') + text[1:]
+			}
+		}
+		if n > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(tok)
-		tokens++
-	}
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
-			i++
-		case c == '-' && i+1 < len(src) && src[i+1] == '-':
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			// Block comments nest in PostgreSQL.
-			depth := 0
-			for i < len(src) {
-				if strings.HasPrefix(src[i:], "/*") {
-					depth++
-					i += 2
-				} else if strings.HasPrefix(src[i:], "*/") {
-					depth--
-					i += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					i++
-				}
-			}
-		case c == '\'' || c == '"':
-			j := i + 1
-			for j < len(src) {
-				if src[j] == c {
-					if j+1 < len(src) && src[j+1] == c { // doubled quote
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			j = min(j+1, len(src))
-			emit(src[i:j])
-			i = j
-		case c == '$':
-			if tag, ok := dollarTag(src[i:]); ok {
-				end := strings.Index(src[i+len(tag):], tag)
-				j := len(src)
-				if end >= 0 {
-					j = i + len(tag) + end + len(tag)
-				}
-				emit(src[i:j])
-				i = j
-				continue
-			}
-			j := i + 1 // a positional parameter: $1
-			for j < len(src) && isWord(src[j]) {
-				j++
-			}
-			emit(src[i:j])
-			i = j
-		case isWord(c) || c >= 0x80:
-			j := i
-			for j < len(src) && (isWord(src[j]) || src[j] >= 0x80) {
-				j++
-			}
-			emit(strings.ToLower(src[i:j]))
-			i = j
-		default:
-			emit(src[i : i+1])
-			i++
-		}
+		b.WriteString(text)
+		n++
 	}
 	return b.String()
 }
 
-func isWord(c byte) bool {
-	return c == '_' || c == '$' || c < 0x80 && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)))
-}
-
-// dollarTag returns the opening tag of a dollar-quoted string at the start
-// of s ($$ or $name$).
-func dollarTag(s string) (string, bool) {
-	for j := 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '$':
-			return s[:j+1], true
-		case c == '_' || unicode.IsLetter(rune(c)) || (j > 1 && unicode.IsDigit(rune(c))):
-		default:
-			return "", false
+// lowerASCII folds A-Z only: PostgreSQL leaves other letters of unquoted
+// identifiers alone in multibyte encodings.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
-	return "", false
+	return s
 }
