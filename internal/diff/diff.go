@@ -31,6 +31,7 @@ import (
 
 	"tasks/internal/atlasconf"
 	"tasks/internal/catalog"
+	"tasks/internal/fingerprint"
 	"tasks/internal/migrate"
 	dplan "tasks/internal/plan"
 )
@@ -291,6 +292,24 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 	}
 	if err := inspectPath(ctx, def, v); err != nil {
 		return err
+	}
+	// The fingerprint reads the catalog by queries of its own, so a bug
+	// in the inspector that planned the migration cannot hide itself.
+	want, err := fingerprint.Take(ctx, des, schemas)
+	if err != nil {
+		return fmt.Errorf("diff: self-check: %w", err)
+	}
+	got, err := fingerprint.Take(ctx, v, schemas)
+	if err != nil {
+		return fmt.Errorf("diff: self-check: %w", err)
+	}
+	if ds := fingerprint.Compare(want, got); len(ds) > 0 {
+		lines := make([]string, len(ds))
+		for i, d := range ds {
+			lines[i] = d.String()
+		}
+		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s",
+			strings.Join(lines, "\n  "))
 	}
 	rest, err := plan(ctx, v, des, schemas, def)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"tasks/internal/atlasconf"
 	"tasks/internal/catalog"
 	"tasks/internal/diff"
+	"tasks/internal/fingerprint"
 	"tasks/internal/migrate"
 )
 
@@ -245,6 +246,18 @@ func compareCatalogs(t *testing.T, schemas []string, want, got *sql.DB) {
 	}
 	if d := cmp.Diff(defs(want), defs(got)); d != "" {
 		t.Errorf("catalog differs from the desired state (-want +got):\n%s", d)
+	}
+	// And through the fingerprint, which shares no code with the model.
+	wp, err := fingerprint.Take(ctx, want, schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp, err := fingerprint.Take(ctx, got, schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range fingerprint.Compare(wp, gp) {
+		t.Errorf("fingerprint: %s", d)
 	}
 }
 
