@@ -10,7 +10,7 @@ MIGRATE   := $(BIN)/migrate
 DEVDB_PORT ?= 55432
 API_URL    ?= http://localhost:8080
 
-.PHONY: all bench build generate diff drift migrate status hash validate lint run e2e test test-short clean
+.PHONY: all bench build generate diff drift migrate status set hash validate lint run e2e test test-short clean
 
 all: build
 
@@ -23,11 +23,18 @@ generate:
 $(MIGRATE): build
 
 # Apply pending migrations to $$DATABASE_URL (or the env's url in atlas.hcl).
+# Extra apply flags: make migrate flags=--exec-order=non-linear
 migrate: $(MIGRATE)
-	$(MIGRATE) apply --env $(ENV)
+	$(MIGRATE) apply --env $(ENV) $(flags)
 
 status: $(MIGRATE)
 	$(MIGRATE) status --env $(ENV)
+
+# Mark migrations/ applied up to a version without running it (after a
+# failure fixed by hand): make set version=20240101000000
+set: $(MIGRATE)
+	@test -n "$(version)" || (echo 'usage: make set version=VERSION'; exit 2)
+	$(MIGRATE) set --env $(ENV) $(version)
 
 # Rewrite migrations/atlas.sum after editing a file that was never applied.
 hash: $(MIGRATE)

@@ -41,7 +41,7 @@ const SyncedMessage = "The migration directory is synced with the desired state,
 
 // ErrDrift is returned in check mode when the directory does not build
 // the desired state.
-var ErrDrift = errors.New("diff: the migration directory is not in sync with the desired state; run 'migrate diff <name>'")
+var ErrDrift = errors.New("diff: the migration directory is not in sync with the desired state; run 'make diff name=<name>'")
 
 // Config is one diff.
 type Config struct {

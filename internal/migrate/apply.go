@@ -84,10 +84,19 @@ type StmtError struct {
 	File string
 	Stmt string
 	Err  error
+	// Applied is how many statements of File stay applied (0 unless the
+	// file runs without a transaction).
+	Applied int
+	// Next says how to recover.
+	Next string
 }
 
 func (e *StmtError) Error() string {
-	return fmt.Sprintf("migrate: %s: statement failed: %s\n%s", e.File, e.Err, e.Stmt)
+	msg := fmt.Sprintf("migrate: %s: statement failed: %s\n%s", e.File, e.Err, e.Stmt)
+	if e.Next != "" {
+		msg += "\n" + e.Next
+	}
+	return msg
 }
 
 func (e *StmtError) Unwrap() error { return e.Err }
@@ -125,6 +134,16 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	if err := store.create(ctx); err != nil {
 		return nil, err
 	}
+	sv, err := surveyTable(ctx, db, dir, store)
+	if err != nil {
+		return nil, err
+	}
+	if sv.problem != nil {
+		return nil, sv.problem
+	}
+	if err := repair(ctx, store, dir, sv, out); err != nil {
+		return nil, err
+	}
 	pending, revs, err := pendingFiles(ctx, db, dir, store, opts)
 	if errors.Is(err, amigrate.ErrNoPendingFiles) {
 		fmt.Fprintln(out, "No migration files to execute")
@@ -136,7 +155,7 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 		return rep, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, explain(err)
 	}
 	if n > 0 && n < len(pending) {
 		pending = pending[:n]
@@ -193,7 +212,7 @@ func (o *Options) check() error {
 // Atlas's rules: a non-clean first run needs a baseline or allow-dirty,
 // files added out of order are refused under the linear order, and a
 // partially applied last file is resumed.
-func pendingFiles(ctx context.Context, db *sql.DB, dir amigrate.Dir, store *revisions, opts Options) ([]amigrate.File, []*amigrate.Revision, error) {
+func pendingFiles(ctx context.Context, db *sql.DB, dir amigrate.Dir, store amigrate.RevisionReadWriter, opts Options) ([]amigrate.File, []*amigrate.Revision, error) {
 	drv, err := postgres.Open(db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("migrate: %w", err)
@@ -208,13 +227,14 @@ func pendingFiles(ctx context.Context, db *sql.DB, dir amigrate.Dir, store *revi
 		return nil, nil, fmt.Errorf("migrate: %w", err)
 	}
 	pending, err := ex.Pending(ctx)
-	if err != nil && !errors.Is(err, amigrate.ErrNoPendingFiles) {
-		return nil, nil, fmt.Errorf("migrate: %w", err)
-	}
-	// Read after Pending: a baseline run writes its revision there.
+	// Read after Pending: a baseline run writes its revision there. Status
+	// needs them with an out-of-order error too.
 	revs, rerr := store.ReadRevisions(ctx)
 	if rerr != nil {
 		return nil, nil, rerr
+	}
+	if err != nil && !errors.Is(err, amigrate.ErrNoPendingFiles) {
+		return nil, revs, fmt.Errorf("migrate: %w", err)
 	}
 	return pending, revs, err
 }
@@ -239,11 +259,14 @@ func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, r
 		start := time.Now()
 		if fmode == TxModeNone {
 			res.Statements, res.Err = r.exec(ctx, r.db, f)
+			if res.Err != nil {
+				res.Err = r.afterAutocommitFailure(ctx, f, res.Err)
+			}
 		} else {
 			res.Statements, res.Err = r.inTx(ctx, func(tx *sql.Tx) (int, error) { return r.exec(ctx, tx, f) })
 			if res.Err != nil {
 				res.Statements = 0 // rolled back
-				r.recordFailure(ctx, f, res.Err)
+				hint(res.Err, f, 0)
 			}
 		}
 		res.Duration = time.Since(start)
@@ -289,7 +312,7 @@ func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyRepor
 			}
 		}
 		if failed != nil {
-			r.recordFailure(ctx, failed, err)
+			hint(err, failed, 0)
 		}
 	}
 	return err
@@ -320,8 +343,11 @@ func (r *runner) exec(ctx context.Context, q queryExecer, f amigrate.File) (int,
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	log := &logger{out: r.out}
-	ex, err := amigrate.NewExecutor(drv, r.dir, &revisions{db: q, schema: r.schema, forgetFailed: true},
-		amigrate.WithLogger(log), amigrate.WithOperatorVersion(OperatorVersion))
+	g, err := newGuard(&revisions{db: q, schema: r.schema}, drv, r.dir, f)
+	if err != nil {
+		return 0, err
+	}
+	ex, err := amigrate.NewExecutor(drv, r.dir, g, amigrate.WithLogger(log), amigrate.WithOperatorVersion(OperatorVersion))
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
@@ -331,45 +357,9 @@ func (r *runner) exec(ctx context.Context, q queryExecer, f amigrate.File) (int,
 		return log.stmts - 1, &StmtError{File: f.Name(), Stmt: se.Stmt.Text, Err: se.Err}
 	}
 	if err != nil {
-		return log.stmts, fmt.Errorf("migrate: %s: %w", f.Name(), err)
+		return log.stmts, explain(fmt.Errorf("migrate: %s: %w", f.Name(), err))
 	}
 	return log.stmts, nil
-}
-
-// recordFailure writes, outside the rolled-back transaction, a revision
-// with nothing applied and the failing statement and error, so that
-// `migrate status` (ours or the Atlas CLI's) shows what went wrong. The
-// next run starts that file from its first statement.
-func (r *runner) recordFailure(ctx context.Context, f amigrate.File, err error) {
-	var se *StmtError
-	if !errors.As(err, &se) {
-		return // nothing ran (e.g. the file did not parse): nothing to record
-	}
-	// The request's context may be what failed; the record still matters.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	drv, derr := postgres.Open(r.db)
-	if derr != nil {
-		return
-	}
-	stmts, serr := amigrate.FileStmts(drv, f)
-	sum, herr := r.dir.Checksum()
-	if serr != nil || herr != nil {
-		return
-	}
-	hash, _ := sum.SumByName(f.Name())
-	store := &revisions{db: r.db, schema: r.schema}
-	_ = store.WriteRevision(ctx, &amigrate.Revision{
-		Version:         f.Version(),
-		Description:     f.Desc(),
-		Type:            amigrate.RevisionTypeExecute,
-		Total:           len(stmts),
-		ExecutedAt:      time.Now(),
-		Error:           se.Err.Error(),
-		ErrorStmt:       se.Stmt,
-		Hash:            hash,
-		OperatorVersion: OperatorVersion,
-	})
 }
 
 // fileTxMode returns the transaction mode a file runs in: its own

@@ -67,7 +67,7 @@ type ChecksumError struct {
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("migrate: checksum mismatch: you have a checksum error in your migration directory.\n"+
 		"\tL%d: %s was %s\n"+
-		"Please check your migration files and run 'migrate hash' to re-hash the contents",
+		"Please check your migration files and run '"+cmdHash+"' to re-hash the contents",
 		e.Err.Line, e.Err.File, e.Err.Reason)
 }
 
@@ -84,8 +84,8 @@ func ValidateSum(dir amigrate.Dir) error {
 	case errors.As(err, &ce):
 		return &ChecksumError{Err: ce}
 	case errors.Is(err, amigrate.ErrChecksumNotFound):
-		return fmt.Errorf("migrate: %w: the directory has migration files but no %s; run 'migrate hash'",
-			err, amigrate.HashFileName)
+		return fmt.Errorf("migrate: %w: the directory has migration files but no %s; run '%s'",
+			err, amigrate.HashFileName, cmdHash)
 	default:
 		return fmt.Errorf("migrate: validate dir: %w", err)
 	}

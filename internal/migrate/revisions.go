@@ -38,10 +38,6 @@ type queryExecer interface {
 type revisions struct {
 	db     queryExecer
 	schema string
-	// forgetFailed makes ReadRevision report a failed file with no applied
-	// statement as never seen, so that rerunning it records the file's
-	// current statement count and hash instead of the failed attempt's.
-	forgetFailed bool
 }
 
 var _ amigrate.RevisionReadWriter = (*revisions)(nil)
@@ -93,28 +89,43 @@ const revisionColumns = `"version", "description", "type", "applied", "total", "
 // ReadRevisions implements amigrate.RevisionReadWriter. A missing table
 // means no revisions.
 func (r *revisions) ReadRevisions(ctx context.Context) ([]*amigrate.Revision, error) {
+	rows, err := r.readRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	revs := make([]*amigrate.Revision, len(rows))
+	for i := range rows {
+		revs[i] = rows[i].Revision
+	}
+	return revs, nil
+}
+
+// readRows reads every revision in version order, byte-wise as Atlas
+// compares versions (COLLATE "C": the database's collation may order
+// "1_a" and "10" otherwise).
+func (r *revisions) readRows(ctx context.Context) ([]row, error) {
 	ok, err := r.exists(ctx)
 	if err != nil || !ok {
 		return nil, err
 	}
 	rows, err := r.db.QueryContext(ctx, "SELECT "+revisionColumns+" FROM "+r.table()+
-		` WHERE "version" <> $1 ORDER BY "version"`, cloudIdentifier)
+		` WHERE "version" <> $1 ORDER BY "version" COLLATE "C"`, cloudIdentifier)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read revisions: %w", err)
 	}
 	defer rows.Close()
-	var revs []*amigrate.Revision
+	var out []row
 	for rows.Next() {
-		rev, err := scanRevision(rows)
+		rw, err := scanRevision(rows)
 		if err != nil {
 			return nil, err
 		}
-		revs = append(revs, rev)
+		out = append(out, rw)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("migrate: read revisions: %w", err)
 	}
-	return revs, nil
+	return out, nil
 }
 
 // ReadRevision implements amigrate.RevisionReadWriter.
@@ -130,17 +141,18 @@ func (r *revisions) ReadRevision(ctx context.Context, version string) (*amigrate
 		}
 		return nil, amigrate.ErrRevisionNotExist
 	}
-	rev, err := scanRevision(rows)
+	rw, err := scanRevision(rows)
 	if err != nil {
 		return nil, err
 	}
-	if r.forgetFailed && rev.Applied == 0 && rev.Error != "" && rev.Type&amigrate.RevisionTypeExecute != 0 {
-		return nil, amigrate.ErrRevisionNotExist
-	}
-	return rev, nil
+	return rw.Revision, nil
 }
 
-func scanRevision(rows *sql.Rows) (*amigrate.Revision, error) {
+// scanRevision reads one row. SQL NULL in error, error_stmt and
+// partial_hashes reads as empty, as in Atlas; partial_hashes that are not
+// an array of strings are flagged rather than fatal, so that the survey can
+// say which row is at fault and what fixes it.
+func scanRevision(rows *sql.Rows) (row, error) {
 	var (
 		rev              amigrate.Revision
 		typ, execTime    int64
@@ -149,17 +161,18 @@ func scanRevision(rows *sql.Rows) (*amigrate.Revision, error) {
 	)
 	if err := rows.Scan(&rev.Version, &rev.Description, &typ, &rev.Applied, &rev.Total, &rev.ExecutedAt,
 		&execTime, &errText, &errStmt, &rev.Hash, &partial, &rev.OperatorVersion); err != nil {
-		return nil, fmt.Errorf("migrate: scan revision: %w", err)
+		return row{}, fmt.Errorf("migrate: scan revision: %w", err)
 	}
 	rev.Type = amigrate.RevisionType(typ)
 	rev.ExecutionTime = time.Duration(execTime)
 	rev.Error, rev.ErrorStmt = errText.String, errStmt.String
+	rw := row{Revision: &rev}
 	if len(partial) > 0 {
 		if err := json.Unmarshal(partial, &rev.PartialHashes); err != nil {
-			return nil, fmt.Errorf("migrate: revision %s: partial_hashes: %w", rev.Version, err)
+			rev.PartialHashes, rw.badPartial = nil, true
 		}
 	}
-	return &rev, nil
+	return rw, nil
 }
 
 // WriteRevision implements amigrate.RevisionReadWriter: an upsert that,

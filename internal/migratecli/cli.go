@@ -1,5 +1,5 @@
 // Package migratecli is the `migrate` command: the Atlas CLI's versioned
-// workflow (apply, status, hash, validate, diff, lint) on the project's own
+// workflow (apply, status, set, hash, validate, diff, lint) on the project's own
 // engine, reading the same atlas.hcl.
 package migratecli
 
@@ -37,6 +37,7 @@ func commands() []command {
 	return []command{
 		applyCommand(),
 		statusCommand(),
+		setCommand(),
 		hashCommand(),
 		diffCommand(),
 		validateCommand(),
@@ -329,6 +330,30 @@ func statusCommand() command {
 				return err
 			}
 			st.Print(c.stdout)
+			return nil
+		},
+	}
+}
+
+func setCommand() command {
+	return command{
+		name:    "set",
+		args:    "VERSION",
+		summary: "mark the directory applied up to VERSION in the revision table, removing revisions above it (runs no SQL)",
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if len(args) != 1 || args[0] == "" {
+				return errors.New("migrate set: exactly one argument: the version to set the database to")
+			}
+			dir, db, o, err := c.target(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := migrate.Set(ctx, db, dir, args[0], o)
+			if err != nil {
+				return err
+			}
+			rep.Print(c.stdout)
 			return nil
 		},
 	}

@@ -61,7 +61,8 @@ func TestApplyStatusThroughTheCommand(t *testing.T) {
 		"  -- Current Version: No migration applied yet\n" +
 		"  -- Next Version:    20240101000000\n" +
 		"  -- Executed Files:  0\n" +
-		"  -- Pending Files:   2\n"
+		"  -- Pending Files:   2\n" +
+		"\nNext: run 'make migrate' to apply 2 pending files.\n"
 	if out != want {
 		t.Fatalf("status before apply:\n%s\nwant:\n%s", out, want)
 	}

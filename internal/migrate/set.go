@@ -1,0 +1,189 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+		"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	amigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+)
+
+// SetReport says what Set changed.
+type SetReport struct {
+	Current string  // the version the table now ends at
+	Changes []SetOp // in version order
+}
+
+// SetOp is one revision Set wrote ('+') or removed ('-').
+type SetOp struct {
+	Op          byte
+	Version     string
+	Description string
+}
+
+// Set edits the revision table, as the Atlas CLI's `migrate set` does, so
+// that the directory counts as applied up to and including version: rows
+// above it are deleted, files up to it without a row get a "resolved" row
+// (type 4) with their atlas.sum hash, and unfinished rows up to it (failed,
+// partial) are marked resolved and complete. It runs no SQL of the files:
+// it is for a database whose state the user has brought there by hand.
+//
+// Unlike the Atlas CLI, a file below the last revision that has no row
+// (added out of order) is marked too, and a row marked resolved gets
+// applied = total, so that the Atlas executor does not resume it.
+func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts Options) (*SetReport, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if err := ValidateSum(dir); err != nil {
+		return nil, err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read dir: %w", err)
+	}
+	if amigrate.FilesLastIndex(files, func(f amigrate.File) bool { return f.Version() == version }) == -1 {
+		return nil, fmt.Errorf("migrate: set: migration with version %q not found in the directory", version)
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: hash dir: %w", err)
+	}
+	// Like the Atlas CLI, set does not wait for a running apply.
+	unlock, err := lock(ctx, db, lockName, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rs, err := revisionsSchema(ctx, db, opts.RevisionsSchema, opts.Schema)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&revisions{db: db, schema: rs}).create(ctx); err != nil {
+		return nil, err
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	store := &revisions{db: tx, schema: rs}
+	rows, err := store.readRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &SetReport{Current: version}
+	byVersion := make(map[string]amigrate.File, len(files))
+	for _, f := range files {
+		byVersion[f.Version()] = f
+	}
+	seen := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		seen[r.Version] = true
+		if r.Version > version {
+			if err := store.DeleteRevision(ctx, r.Version); err != nil {
+				return nil, err
+			}
+			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
+			continue
+		}
+		f := byVersion[r.Version]
+		if f == nil && r.Applied == 0 && r.Total > 0 && !r.Type.Has(amigrate.RevisionTypeResolved) {
+			// A failed attempt of a file no longer in the directory: there
+			// is nothing to mark applied, and nothing of it in the database.
+			if err := store.DeleteRevision(ctx, r.Version); err != nil {
+				return nil, err
+			}
+			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
+			continue
+		}
+		if r.Applied == r.Total && r.Applied >= 0 && !r.badPartial &&
+			(r.Error == "" || r.Type.Has(amigrate.RevisionTypeResolved)) {
+			continue // applied or resolved before: nothing to do
+		}
+		// Unfinished, failed or unreadable: the user says it is applied.
+		res := *r.Revision
+		res.Type |= amigrate.RevisionTypeResolved
+		res.Total = max(res.Applied, res.Total, 0)
+		if f != nil {
+			if texts, err := stmtTexts(drv, f); err == nil {
+				res.Total = len(texts)
+			}
+			if h, err := sum.SumByName(f.Name()); err == nil {
+				res.Hash = h
+			}
+		}
+		res.Applied, res.PartialHashes = res.Total, nil
+		if err := store.WriteRevision(ctx, &res); err != nil {
+			return nil, err
+		}
+		rep.Changes = append(rep.Changes, SetOp{'+', r.Version, r.Description})
+	}
+	for _, f := range files {
+		if f.Version() > version || seen[f.Version()] {
+			continue
+		}
+		seen[f.Version()] = true
+		h, err := sum.SumByName(f.Name())
+		if err != nil {
+			return nil, fmt.Errorf("migrate: set: %s: %w", f.Name(), err)
+		}
+		if err := store.WriteRevision(ctx, &amigrate.Revision{
+			Version:         f.Version(),
+			Description:     f.Desc(),
+			Type:            amigrate.RevisionTypeResolved,
+			ExecutedAt:      time.Now(),
+			Hash:            h,
+			OperatorVersion: OperatorVersion,
+		}); err != nil {
+			return nil, err
+		}
+		rep.Changes = append(rep.Changes, SetOp{'+', f.Version(), f.Desc()})
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("migrate: commit: %w", err)
+	}
+	return rep, nil
+}
+
+// Print writes the report in the Atlas CLI's layout for `migrate set`.
+func (r *SetReport) Print(w io.Writer) {
+	if len(r.Changes) == 0 {
+		fmt.Fprintf(w, "Current version is %s (nothing to change)\n", r.Current)
+		return
+	}
+	var set, removed int
+	for _, c := range r.Changes {
+		if c.Op == '+' {
+			set++
+		} else {
+			removed++
+		}
+	}
+	var parts []string
+	if set > 0 {
+		parts = append(parts, fmt.Sprintf("%d set", set))
+	}
+	if removed > 0 {
+		parts = append(parts, fmt.Sprintf("%d removed", removed))
+	}
+	fmt.Fprintf(w, "Current version is %s (%s):\n\n", r.Current, strings.Join(parts, ", "))
+	changes := slices.Clone(r.Changes)
+	slices.SortStableFunc(changes, func(a, b SetOp) int { return strings.Compare(a.Version, b.Version) })
+	for _, c := range changes {
+		text := c.Version
+		if c.Description != "" {
+			text += " (" + c.Description + ")"
+		}
+		fmt.Fprintf(w, "  %c %s\n", c.Op, text)
+	}
+}
