@@ -25,7 +25,7 @@ var cluster *dbtest.Cluster
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m, &cluster)) }
 
 // newDir writes files into a fresh directory and hashes it.
-func newDir(t *testing.T, files map[string]string) *amigrate.LocalDir {
+func newDir(t testing.TB, files map[string]string) *amigrate.LocalDir {
 	t.Helper()
 	p := t.TempDir()
 	for name, body := range files {
@@ -43,7 +43,7 @@ func newDir(t *testing.T, files map[string]string) *amigrate.LocalDir {
 	return dir
 }
 
-func open(t *testing.T, url string) *sql.DB {
+func open(t testing.TB, url string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("postgres", url)
 	if err != nil {
@@ -60,7 +60,7 @@ type revRow struct {
 	Partial                string
 }
 
-func readRevs(t *testing.T, db *sql.DB, table string) []revRow {
+func readRevs(t testing.TB, db *sql.DB, table string) []revRow {
 	t.Helper()
 	rows, err := db.Query(`SELECT version, description, type, applied, total, coalesce(error, ''),
 		coalesce(error_stmt, ''), hash, coalesce(partial_hashes::text, 'SQL NULL') FROM ` + table + ` ORDER BY version`)
@@ -81,7 +81,7 @@ func readRevs(t *testing.T, db *sql.DB, table string) []revRow {
 
 const revTable = "atlas_schema_revisions.atlas_schema_revisions"
 
-func fileHash(t *testing.T, dir amigrate.Dir, name string) string {
+func fileHash(t testing.TB, dir amigrate.Dir, name string) string {
 	t.Helper()
 	sum, err := dir.Checksum()
 	if err != nil {

@@ -59,7 +59,7 @@ type rawRow struct {
 
 func str(s string) *string { return &s }
 
-func insertRow(t *testing.T, db *sql.DB, r rawRow) {
+func insertRow(t testing.TB, db *sql.DB, r rawRow) {
 	t.Helper()
 	if err := migrate.CreateRevisionTable(context.Background(), db, migrate.DefaultRevisionsSchema); err != nil {
 		t.Fatal(err)

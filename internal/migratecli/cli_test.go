@@ -97,6 +97,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "zero"}, `N must be a positive number, got "zero"`},
 		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--tx-mode", "some"}, `unknown transaction mode "some"`},
 		{[]string{"status", "--dir", "file://" + dir, "extra"}, "takes no arguments"},
+		{[]string{"set", "--dir", "file://" + dir}, "exactly one argument"},
+		{[]string{"set", "--dir", "file://" + dir, "1", "2"}, "exactly one argument"},
 		{[]string{"apply", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"lint", "--var", "novalue"}, `want key=value, got "novalue"`},
 	} {
@@ -220,5 +222,130 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 	if n != 4 || distinct != 4 {
 		t.Fatalf("runs has %d rows (%d distinct); want each of the 4 files once", n, distinct)
+	}
+}
+
+// The README's three ways out of a failed migration ("When a migration
+// fails"), run as its steps say, through the command.
+func TestWaysOutOfAFailedMigration(t *testing.T) {
+	const (
+		fileA   = "CREATE TABLE a (id int);\n"
+		fileBad = "CREATE TABLE b (id int);\nINSERT INTO nope VALUES (1);\n"
+		fileC   = "CREATE TABLE c (id int);\n"
+	)
+	// failed returns a database where 2_b.sql has just failed, and its
+	// directory.
+	failed := func(t *testing.T) (env map[string]string, dir string, db *sql.DB) {
+		url := cluster.Empty(t)
+		dir = writeDir(t, map[string]string{"1_a.sql": fileA, "2_b.sql": fileBad})
+		env = map[string]string{"DATABASE_URL": url}
+		_, _, err := run(t, env, "apply", "--dir", "file://"+dir)
+		if err == nil || !strings.Contains(err.Error(), "Nothing of 2_b.sql was applied. Fix the statement, run 'make hash', then 'make migrate'") {
+			t.Fatalf("apply of the failing file: %v", err)
+		}
+		db, err = sql.Open("postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return env, dir, db
+	}
+	atLatest := func(t *testing.T, env map[string]string, dir, version string) {
+		t.Helper()
+		out, _, err := run(t, env, "status", "--dir", "file://"+dir)
+		if err != nil || !strings.Contains(out, "Migration Status: OK\n  -- Current Version: "+version+"\n") ||
+			!strings.HasSuffix(out, "Next: nothing to do: the database is at the latest version.\n") {
+			t.Fatalf("status (%v):\n%s", err, out)
+		}
+	}
+	tableExists := func(t *testing.T, db *sql.DB, name string) {
+		t.Helper()
+		var ok bool
+		if db.QueryRow("SELECT to_regclass($1) IS NOT NULL", name).Scan(&ok); !ok {
+			t.Fatalf("table %s missing", name)
+		}
+	}
+
+	t.Run("fix the file, make hash, make migrate", func(t *testing.T) {
+		env, dir, db := failed(t)
+		os.WriteFile(filepath.Join(dir, "2_b.sql"), []byte("CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n"), 0o644)
+		if _, _, err := run(t, env, "hash", "--dir", "file://"+dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := run(t, env, "apply", "--dir", "file://"+dir); err != nil {
+			t.Fatal(err)
+		}
+		tableExists(t, db, "b")
+		atLatest(t, env, dir, "2")
+	})
+
+	t.Run("revert with a new migration", func(t *testing.T) {
+		env, dir, db := failed(t)
+		os.Remove(filepath.Join(dir, "2_b.sql"))
+		// What make diff writes after the schema change is undone or changed.
+		os.WriteFile(filepath.Join(dir, "3_c.sql"), []byte(fileC), 0o644)
+		if _, _, err := run(t, env, "hash", "--dir", "file://"+dir); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := run(t, env, "status", "--dir", "file://"+dir)
+		if err != nil || !strings.Contains(out, "Next: run 'make migrate' to apply 1 pending file.") {
+			t.Fatalf("status (%v):\n%s", err, out)
+		}
+		if _, _, err := run(t, env, "apply", "--dir", "file://"+dir); err != nil {
+			t.Fatal(err)
+		}
+		tableExists(t, db, "c")
+		atLatest(t, env, dir, "3")
+	})
+
+	t.Run("do it by hand, then make set", func(t *testing.T) {
+		env, dir, db := failed(t)
+		if _, err := db.Exec("CREATE TABLE b (id int)"); err != nil { // the corrected SQL, run in psql
+			t.Fatal(err)
+		}
+		out, _, err := run(t, env, "set", "--dir", "file://"+dir, "2")
+		if err != nil || out != "Current version is 2 (1 set):\n\n  + 2 (b)\n" {
+			t.Fatalf("set (%v):\n%q", err, out)
+		}
+		atLatest(t, env, dir, "2")
+		out, _, err = run(t, env, "apply", "--dir", "file://"+dir)
+		if err != nil || out != "No migration files to execute\n" {
+			t.Fatalf("apply after set (%v):\n%s", err, out)
+		}
+		// The next migration applies on top.
+		os.WriteFile(filepath.Join(dir, "3_c.sql"), []byte(fileC), 0o644)
+		run(t, env, "hash", "--dir", "file://"+dir)
+		if _, _, err := run(t, env, "apply", "--dir", "file://"+dir); err != nil {
+			t.Fatal(err)
+		}
+		atLatest(t, env, dir, "3")
+	})
+}
+
+// migrate set takes Atlas's lock once and does not wait for it.
+func TestSetDoesNotWaitForTheLock(t *testing.T) {
+	url := cluster.Empty(t)
+	dir := writeDir(t, map[string]string{"1_a.sql": "CREATE TABLE a (id int);\n"})
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_lock(2686470616)"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = run(t, map[string]string{"DATABASE_URL": url}, "set", "--dir", "file://"+dir, "1")
+	if err == nil || !strings.Contains(err.Error(), "lock is held by other session") {
+		t.Fatalf("set while locked: %v", err)
+	}
+	var n int
+	db.QueryRow("SELECT count(*) FROM pg_namespace WHERE nspname = 'atlas_schema_revisions'").Scan(&n)
+	if n != 0 {
+		t.Fatal("a refused set created the revision table")
 	}
 }
