@@ -113,35 +113,40 @@ func FuzzRevisionRows(f *testing.F) {
 			t.Fatalf("status without a next step:\n%s", sb.String())
 		}
 
-		_, err = migrate.Apply(ctx, db, dir, 0, migrate.Options{})
-		var p *migrate.Problem
-		switch {
-		case err == nil:
-		case errors.As(err, &p):
-			if rep.Problem == nil {
-				t.Errorf("apply refused (%v) but status reported no problem:\n%s", err, sb.String())
+		// Apply, doing what each refusal says, until it finishes. Each
+		// advice must work as given; three rounds suffice for one row.
+		opts := migrate.Options{}
+		for round := 0; ; round++ {
+			_, err = migrate.Apply(ctx, db, dir, 0, opts)
+			if err == nil {
+				break
 			}
-			// Run the first command the message names, as given.
-			if m := setCommand.FindStringSubmatch(p.Fix); m != nil {
-				if _, err := migrate.Set(ctx, db, dir, m[1], migrate.Options{}); err != nil {
-					t.Fatalf("the fix %q failed: %v", m[0], err)
+			if round == 3 {
+				t.Fatalf("apply still refuses after following its advice: %v", err)
+			}
+			var p *migrate.Problem
+			switch {
+			case errors.As(err, &p):
+				if round == 0 && rep.Problem == nil {
+					t.Errorf("apply refused (%v) but status reported no problem:\n%s", err, sb.String())
 				}
-			} else if m := deleteCommand.FindStringSubmatch(p.Fix); m != nil {
-				if _, err := db.Exec(m[1]); err != nil {
-					t.Fatalf("the fix %q failed: %v", m[1], err)
+				// Run the first command the message names, as given.
+				if m := setCommand.FindStringSubmatch(p.Fix); m != nil {
+					if _, err := migrate.Set(ctx, db, dir, m[1], migrate.Options{}); err != nil {
+						t.Fatalf("the fix %q failed: %v", m[0], err)
+					}
+				} else if m := deleteCommand.FindStringSubmatch(p.Fix); m != nil {
+					if _, err := db.Exec(m[1]); err != nil {
+						t.Fatalf("the fix %q failed: %v", m[1], err)
+					}
+				} else {
+					t.Fatalf("a refusal without a command that fixes it: %v", err)
 				}
-			} else {
-				t.Fatalf("a refusal without a command that fixes it: %v", err)
+			case strings.Contains(err.Error(), "added out of order") && strings.Contains(err.Error(), "flags=--exec-order=non-linear"):
+				opts.ExecOrder = "non-linear"
+			default:
+				t.Fatalf("apply: %v", err)
 			}
-			if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
-				t.Fatalf("apply after the fix %q: %v", p.Fix, err)
-			}
-		case strings.Contains(err.Error(), "added out of order") && strings.Contains(err.Error(), "--exec-order=non-linear"):
-			if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{ExecOrder: "non-linear"}); err != nil {
-				t.Fatalf("apply out of order, as the message says: %v", err)
-			}
-		default:
-			t.Fatalf("apply: %v", err)
 		}
 
 		// Finished: every row done, and the Atlas CLI sees nothing to do.

@@ -197,12 +197,12 @@ func explain(err error) error {
 		return p
 	case errors.As(err, &nonLinear):
 		return fmt.Errorf("migrate: %w\nGive it a version after the last applied one (rename the file), run %s, then %s; "+
-			"or apply it out of order: make migrate flags=--exec-order=non-linear", err, quote(cmdHash), quote(cmdMigrate))
+			"or apply it out of order: make migrate flags=--exec-order=non-linear", nonLinear, quote(cmdHash), quote(cmdMigrate))
 	case errors.As(err, &changed):
 		return fmt.Errorf("migrate: %w\nRestore the applied statements as they were, run %s, then %s",
-			err, quote(cmdHash), quote(cmdMigrate))
+			changed, quote(cmdHash), quote(cmdMigrate))
 	case errors.As(err, &missing):
-		return fmt.Errorf("migrate: %w\nRestore the file, run %s, then %s", err, quote(cmdHash), quote(cmdMigrate))
+		return fmt.Errorf("migrate: %w\nRestore the file, run %s, then %s", missing, quote(cmdHash), quote(cmdMigrate))
 	}
 	if strings.HasPrefix(err.Error(), "migrate:") {
 		return err

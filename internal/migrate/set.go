@@ -28,14 +28,15 @@ type SetOp struct {
 
 // Set edits the revision table, as the Atlas CLI's `migrate set` does, so
 // that the directory counts as applied up to and including version: rows
-// above it are deleted, files up to it without a row get a "resolved" row
-// (type 4) with their atlas.sum hash, and unfinished rows up to it (failed,
+// above it are deleted, files after the last remaining revision up to it
+// get a "resolved" row (type 4) with their atlas.sum hash, and unfinished rows up to it (failed,
 // partial) are marked resolved and complete. It runs no SQL of the files:
 // it is for a database whose state the user has brought there by hand.
 //
-// Unlike the Atlas CLI, a file below the last revision that has no row
-// (added out of order) is marked too, and a row marked resolved gets
-// applied = total, so that the Atlas executor does not resume it.
+// Unlike the Atlas CLI, a row marked resolved gets applied = total, so
+// that the Atlas executor does not resume it; a failed attempt of a file no
+// longer in the directory is removed; and the version may be one only the
+// revision table knows (its file deleted).
 func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts Options) (*SetReport, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -46,9 +47,6 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 	files, err := dir.Files()
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read dir: %w", err)
-	}
-	if amigrate.FilesLastIndex(files, func(f amigrate.File) bool { return f.Version() == version }) == -1 {
-		return nil, fmt.Errorf("migrate: set: migration with version %q not found in the directory", version)
 	}
 	sum, err := dir.Checksum()
 	if err != nil {
@@ -63,6 +61,20 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 	rs, err := revisionsSchema(ctx, db, opts.RevisionsSchema, opts.Schema)
 	if err != nil {
 		return nil, err
+	}
+	existing, err := (&revisions{db: db, schema: rs}).readRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Atlas accepts only a version of the directory; a version only the
+	// revision table knows (its file deleted) is accepted too, so that
+	// every row can be kept or removed by set.
+	known := amigrate.FilesLastIndex(files, func(f amigrate.File) bool { return f.Version() == version }) != -1
+	for _, r := range existing {
+		known = known || r.Version == version
+	}
+	if !known {
+		return nil, fmt.Errorf("migrate: set: no migration file or revision with version %q", version)
 	}
 	if err := (&revisions{db: db, schema: rs}).create(ctx); err != nil {
 		return nil, err
@@ -87,8 +99,13 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		byVersion[f.Version()] = f
 	}
 	seen := make(map[string]bool, len(rows))
+	lastKept := ""
 	for _, r := range rows {
 		seen[r.Version] = true
+		if r.Version <= version && !(byVersion[r.Version] == nil && r.Applied == 0 && r.Total > 0 &&
+			!r.Type.Has(amigrate.RevisionTypeResolved)) {
+			lastKept = max(lastKept, r.Version)
+		}
 		if r.Version > version {
 			if err := store.DeleteRevision(ctx, r.Version); err != nil {
 				return nil, err
@@ -128,8 +145,11 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		}
 		rep.Changes = append(rep.Changes, SetOp{'+', r.Version, r.Description})
 	}
+	// As the Atlas CLI: mark the files after the last remaining revision.
+	// A file below it without a row (added out of order) stays pending;
+	// marking it would be a guess.
 	for _, f := range files {
-		if f.Version() > version || seen[f.Version()] {
+		if f.Version() > version || f.Version() <= lastKept || seen[f.Version()] {
 			continue
 		}
 		seen[f.Version()] = true

@@ -54,8 +54,9 @@ const (
 	// total), and its executor then panics on the row. Apply rewrites it.
 	rowStaleTotal
 	// rowResolvedPartial: `atlas migrate set` marked a partial row resolved
-	// but left applied != total, which the Atlas executor still resumes.
-	// It is done; apply rewrites applied to total.
+	// but left applied != total, which the Atlas executor still resumes
+	// (or a baseline row with such counts). It is done; apply rewrites
+	// applied to total.
 	rowResolvedPartial
 	// rowBad: cannot be continued safely; see the Problem.
 	rowBad
@@ -148,7 +149,8 @@ func (s *survey) judge(v *verdict, last bool, stmts fileStmts) {
 	switch {
 	case r.Applied < 0 || r.Total < 0:
 		bad(fmt.Sprintf("records %d of %d statements applied, which no tool writes", r.Applied, r.Total), undecidable)
-	case r.Type.Has(amigrate.RevisionTypeResolved) && r.Applied != r.Total:
+	case (r.Type.Has(amigrate.RevisionTypeResolved) || r.Type.Has(amigrate.RevisionTypeBaseline)) && r.Applied != r.Total:
+		// Marked applied by the user (set, baseline), whatever the counts.
 		v.kind = rowResolvedPartial
 	case r.Applied == r.Total:
 		v.kind = rowDone
