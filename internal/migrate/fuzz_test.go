@@ -35,13 +35,13 @@ var deleteCommand = regexp.MustCompile(`-c "(DELETE FROM [^"]+)"`)
 // the Atlas executor reads as done, or refuses with a fix; and that the
 // first fix it names, run as given, lets apply finish.
 func FuzzRevisionRows(f *testing.F) {
-	f.Add(uint8(1), int64(1), int64(2), int64(2), "", false, uint8(1), "")         // stale total (issue 12)
-	f.Add(uint8(1), int64(0), int64(2), int64(2), "pq: boom", false, uint8(1), "") // failed attempt
-	f.Add(uint8(1), int64(1), int64(3), int64(2), "pq: boom", false, uint8(2), "") // resumable
-	f.Add(uint8(1), int64(2), int64(3), int64(2), "pq: boom", false, uint8(3), "") // hashes too short
-	f.Add(uint8(1), int64(1), int64(3), int64(2), "pq: boom", false, uint8(5), "") // history changed
-	f.Add(uint8(2), int64(1), int64(2), int64(2), "", true, uint8(0), "")          // file deleted
-	f.Add(uint8(3), int64(0), int64(0), int64(1), "", true, uint8(0), "")          // baseline below all
+	f.Add(uint8(1), int64(1), int64(2), int64(2), "", false, uint8(1), "")          // stale total (issue 12)
+	f.Add(uint8(1), int64(0), int64(2), int64(2), "pq: boom", false, uint8(1), "")  // failed attempt
+	f.Add(uint8(1), int64(1), int64(3), int64(2), "pq: boom", false, uint8(2), "")  // resumable
+	f.Add(uint8(1), int64(2), int64(3), int64(2), "pq: boom", false, uint8(3), "")  // hashes too short
+	f.Add(uint8(1), int64(1), int64(3), int64(2), "pq: boom", false, uint8(5), "")  // history changed
+	f.Add(uint8(2), int64(1), int64(2), int64(2), "", true, uint8(0), "")           // file deleted
+	f.Add(uint8(3), int64(0), int64(0), int64(1), "", true, uint8(0), "")           // baseline below all
 	f.Add(uint8(0), int64(-1), int64(5), int64(6), "x", false, uint8(4), `{"a":1}`) // unreadable
 	f.Add(uint8(1), int64(9), int64(2), int64(1<<40), "", false, uint8(4), `["h1:x"]`)
 
@@ -77,6 +77,9 @@ func FuzzRevisionRows(f *testing.F) {
 		}
 		r := rawRow{Version: version, Desc: "x", Type: typ, Applied: applied, Total: total, Hash: "h"}
 		if !errNull {
+			// PostgreSQL text holds valid UTF-8 without NUL; so does what a
+			// tool can have written.
+			errText = strings.ReplaceAll(strings.ToValidUTF8(errText, "?"), "\x00", "")
 			r.Error, r.ErrorStmt = str(errText), str("SELECT 9;")
 		}
 		stmts := fuzzStmts[version]
@@ -93,7 +96,8 @@ func FuzzRevisionRows(f *testing.F) {
 		case 3:
 			r.Parts = partialHashes(stmts[:max(n-1, 0)]...)
 		case 4:
-			if json.Valid([]byte(rawPart)) {
+			rawPart = strings.ToValidUTF8(rawPart, "?")
+			if json.Valid([]byte(rawPart)) && !strings.Contains(rawPart, `\u0000`) {
 				r.Parts = str(rawPart)
 			} else {
 				r.Parts = str("[]")

@@ -198,10 +198,10 @@ func recoveryStates() []recoveryState {
 		}
 	}
 	return []recoveryState{{
-		name:  "nothing applied yet",
-		setup: files(oneAndFixed),
+		name:   "nothing applied yet",
+		setup:  files(oneAndFixed),
 		tables: []string{"a", "b"}, applyOut: "Migrating to version 2 (2 migrations in total)",
-		hint:  "run 'make migrate' to apply 2 pending files", setTo: "1", setOut: "+ 1 (a)",
+		hint: "run 'make migrate' to apply 2 pending files", setTo: "1", setOut: "+ 1 (a)",
 	}, {
 		name:     "all applied by the Atlas CLI",
 		setup:    atlasCLI(oneAndFixed),
@@ -213,37 +213,37 @@ func recoveryStates() []recoveryState {
 		applyOut: "No migration files to execute", tables: []string{"a", "b"},
 		hint: "nothing to do", setTo: "1", setOut: "- 2 (b)",
 	}, {
-		name:  "failed in a transaction under the Atlas CLI (no row), then fixed",
-		setup: steps(failingWith("atlas", oneAndBad), files(oneAndFixed)),
+		name:     "failed in a transaction under the Atlas CLI (no row), then fixed",
+		setup:    steps(failingWith("atlas", oneAndBad), files(oneAndFixed)),
 		applyOut: "Migrating to version 2 from 1", tables: []string{"a", "b"},
 		hint: "run 'make migrate' to apply 1 pending file", setTo: "2", setOut: "+ 2 (b)",
 	}, {
-		name:  "failed in a transaction under bin/migrate (no row), then fixed",
-		setup: steps(failingWith("ours", oneAndBad), files(oneAndFixed)),
+		name:     "failed in a transaction under bin/migrate (no row), then fixed",
+		setup:    steps(failingWith("ours", oneAndBad), files(oneAndFixed)),
 		applyOut: "Migrating to version 2 from 1", tables: []string{"a", "b"},
 		hint: "run 'make migrate' to apply 1 pending file", setTo: "2", setOut: "+ 2 (b)",
 	}, {
-		name:  "failure recorded by an earlier bin/migrate (applied 0, total 2), then fixed",
-		setup: steps(ours(onlyOne), legacy(2), files(oneAndFixed)),
+		name:     "failure recorded by an earlier bin/migrate (applied 0, total 2), then fixed",
+		setup:    steps(ours(onlyOne), legacy(2), files(oneAndFixed)),
 		applyOut: "Forgot the failed attempt of version 2", tables: []string{"a", "b"},
-		hint: "2_b.sql failed and none of its statements is applied: fix it (if not done yet), run 'make hash', then 'make migrate'",
+		hint:  "2_b.sql failed and none of its statements is applied: fix it (if not done yet), run 'make hash', then 'make migrate'",
 		setTo: "2", setOut: "+ 2 (b)",
 	}, {
 		// Issue 12, case 1: the Atlas CLI reran the fixed file and kept
 		// total 2; its own next run panics on this row.
-		name:  "earlier failure row rerun by the Atlas CLI with a shorter fix (applied 1, total 2)",
-		setup: steps(ours(onlyOne), legacy(2), atlasCLI(oneAndFixed)),
+		name:     "earlier failure row rerun by the Atlas CLI with a shorter fix (applied 1, total 2)",
+		setup:    steps(ours(onlyOne), legacy(2), atlasCLI(oneAndFixed)),
 		applyOut: "Recorded version 2 as fully applied (1 statements; its revision said 1 of 2)", tables: []string{"a", "b"},
 		hint: "run 'make migrate': it records version 2 as fully applied", setTo: "2", setOut: "+ 2 (b)",
 	}, {
-		name:  "earlier failure row rerun by the Atlas CLI with a longer fix (applied 3 > total 2)",
-		setup: steps(ours(onlyOne), legacy(2), atlasCLI(map[string]string{"1_a.sql": fileA, "2_b.sql": fileBLonger})),
+		name:     "earlier failure row rerun by the Atlas CLI with a longer fix (applied 3 > total 2)",
+		setup:    steps(ours(onlyOne), legacy(2), atlasCLI(map[string]string{"1_a.sql": fileA, "2_b.sql": fileBLonger})),
 		applyOut: "Recorded version 2 as fully applied (3 statements; its revision said 3 of 2)", tables: []string{"a", "b"},
 		hint: "run 'make migrate': it records version 2 as fully applied", setTo: "2", setOut: "+ 2 (b)",
 	}, {
 		// Issue 12, case 2.
-		name:  "earlier failure row, failed file deleted and a new migration written",
-		setup: steps(ours(onlyOne), legacy(2), files(oneAndThree)),
+		name:     "earlier failure row, failed file deleted and a new migration written",
+		setup:    steps(ours(onlyOne), legacy(2), files(oneAndThree)),
 		applyOut: "Forgot the failed attempt of version 2", tables: []string{"a", "c"},
 		hint: "it forgets the failed attempt of version 2 (its file is gone", setTo: "3", setOut: "- 2 (b)",
 	}, {
@@ -257,7 +257,7 @@ func recoveryStates() []recoveryState {
 		setup: steps(atlasCLI(onlyOne), failingWith("atlas", map[string]string{"1_a.sql": fileA, "2_b.sql": fileBNone}),
 			files(map[string]string{"1_a.sql": fileA, "2_b.sql": fileBNoneOK})),
 		applyOut: "Migrating to version 2 from 2", tables: []string{"a", "b"},
-		hint: "statement 2 of 2_b.sql failed: fix it, run 'make hash', then 'make migrate' resumes from it (1 statement left; its first 1 stay applied)",
+		hint:  "statement 2 of 2_b.sql failed: fix it, run 'make hash', then 'make migrate' resumes from it (1 statement left; its first 1 stay applied)",
 		setTo: "2", setOut: "+ 2 (b)",
 	}, {
 		name: "partially applied without a transaction by bin/migrate, then fixed",
@@ -286,13 +286,13 @@ func recoveryStates() []recoveryState {
 		// As with the Atlas CLI, set leaves a file added out of order pending.
 		setTo: "3", setOut: "Current version is 3 (nothing to change)",
 	}, {
-		name:  "rows from a newer Atlas with unknown type bits",
-		setup: steps(atlasCLI(onlyOne), exec(`UPDATE `+revTable+` SET type = type | 8 | 1024`), files(oneAndFixed)),
+		name:     "rows from a newer Atlas with unknown type bits",
+		setup:    steps(atlasCLI(onlyOne), exec(`UPDATE `+revTable+` SET type = type | 8 | 1024`), files(oneAndFixed)),
 		applyOut: "Migrating to version 2 from 1", tables: []string{"a", "b"},
 		hint: "run 'make migrate' to apply 1 pending file", setTo: "2", setOut: "+ 2 (b)",
 	}, {
-		name:  "NULL error, error_stmt and partial_hashes",
-		setup: steps(atlasCLI(oneAndFixed), exec(`UPDATE `+revTable+` SET error = NULL, error_stmt = NULL, partial_hashes = NULL`)),
+		name:     "NULL error, error_stmt and partial_hashes",
+		setup:    steps(atlasCLI(oneAndFixed), exec(`UPDATE `+revTable+` SET error = NULL, error_stmt = NULL, partial_hashes = NULL`)),
 		applyOut: "No migration files to execute", tables: []string{"a", "b"},
 		hint: "nothing to do", setTo: "2", setOut: "Current version is 2 (nothing to change)",
 	}, {

@@ -3,7 +3,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
-		"fmt"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
