@@ -357,14 +357,35 @@ func TestRecoveryStates(t *testing.T) {
 	ctx := context.Background()
 	for _, st := range recoveryStates() {
 		t.Run(st.name, func(t *testing.T) {
+			t.Parallel() // each state has its own databases
 			fresh := func(t *testing.T) (*sql.DB, *amigrate.LocalDir) {
 				db := open(t, cluster.Empty(t))
 				dir := newDir(t, nil)
 				st.setup(t, db, dir)
 				return db, dir
 			}
+			// Status only reads (it checks so), so apply runs after it on
+			// the same database; set gets its own.
+			db, dir := fresh(t)
+			t.Run("status", func(t *testing.T) {
+				before := readRevsIfAny(t, db)
+				rep, err := migrate.Status(ctx, db, dir, migrate.Options{})
+				if err != nil {
+					t.Fatalf("status: %v", err)
+				}
+				var out strings.Builder
+				rep.Print(&out)
+				if !strings.Contains(out.String(), "\nNext: ") || !strings.Contains(rep.Hint, st.hint) {
+					t.Errorf("status hint = %q\nwant it to contain %q\n%s", rep.Hint, st.hint, out.String())
+				}
+				if (rep.Problem != nil) != st.problem {
+					t.Errorf("status problem = %v, want one: %v", rep.Problem, st.problem)
+				}
+				if diff := cmp.Diff(before, readRevsIfAny(t, db)); diff != "" {
+					t.Errorf("status changed the revision table (-before +after):\n%s", diff)
+				}
+			})
 			t.Run("apply", func(t *testing.T) {
-				db, dir := fresh(t)
 				before := readRevsIfAny(t, db)
 				var out bytes.Buffer
 				_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out})
@@ -403,25 +424,6 @@ func TestRecoveryStates(t *testing.T) {
 				// The Atlas CLI continues from what apply left: nothing to do.
 				if err := migrate.AtlasCLIApply(ctx, db, dir, ""); err != nil && !errors.Is(err, amigrate.ErrNoPendingFiles) {
 					t.Errorf("the Atlas CLI after our apply: %v", err)
-				}
-			})
-			t.Run("status", func(t *testing.T) {
-				db, dir := fresh(t)
-				before := readRevsIfAny(t, db)
-				rep, err := migrate.Status(ctx, db, dir, migrate.Options{})
-				if err != nil {
-					t.Fatalf("status: %v", err)
-				}
-				var out strings.Builder
-				rep.Print(&out)
-				if !strings.Contains(out.String(), "\nNext: ") || !strings.Contains(rep.Hint, st.hint) {
-					t.Errorf("status hint = %q\nwant it to contain %q\n%s", rep.Hint, st.hint, out.String())
-				}
-				if (rep.Problem != nil) != st.problem {
-					t.Errorf("status problem = %v, want one: %v", rep.Problem, st.problem)
-				}
-				if diff := cmp.Diff(before, readRevsIfAny(t, db)); diff != "" {
-					t.Errorf("status changed the revision table (-before +after):\n%s", diff)
 				}
 			})
 			t.Run("set", func(t *testing.T) {
