@@ -12,8 +12,17 @@ import (
 // inspector claims is refused by Inspect, never dropped in silence.
 func inspectors() []Inspector {
 	return []Inspector{
+		inspectSchemas,
+		inspectExtensions,
+		inspectEnums,
+		inspectDomains,
+		inspectComposites,
+		inspectRanges,
+		inspectSequences,
 		inspectTables,
 		inspectRoutines,
+		inspectViews,
+		inspectRules,
 		inspectTriggers,
 		inspectPolicies,
 		inspectStatistics,
@@ -23,6 +32,8 @@ func inspectors() []Inspector {
 		inspectTriggerStates,
 		inspectComments,
 		inspectPrivileges,
+		// Last: it maps addresses no other object may claim.
+		inspectExtensionMembers,
 	}
 }
 
@@ -300,6 +311,10 @@ WITH d AS (
          d.refobjid, d.refobjsubid, d.deptype
   FROM pg_depend d
   WHERE d.deptype IN ('n', 'a') AND d.objid >= 16384 AND d.refobjid >= 16384
+    -- A sequence's OWNED BY column: the sequence owner object carries
+    -- that edge, as the column's default needs the sequence itself.
+    AND NOT (d.deptype = 'a' AND d.classid = 'pg_class'::regclass AND d.refobjsubid > 0
+             AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S')
 )
 SELECT CASE WHEN d.cat = 'pg_rewrite' AND r.rulename = '_RETURN' THEN 'pg_class'
             WHEN d.cat = 'pg_attrdef' THEN 'pg_class' ELSE d.cat END,

@@ -24,6 +24,7 @@ const (
 	KindComposite     Kind = "composite type"
 	KindRange         Kind = "range type"
 	KindSequence      Kind = "sequence"
+	KindSequenceOwner Kind = "sequence owner"
 	KindTable         Kind = "table"
 	KindColumn        Kind = "column"
 	KindIndex         Kind = "index"
@@ -97,6 +98,12 @@ type Object struct {
 	// means PostgreSQL cannot, and the planner drops and re-creates it
 	// together with everything that depends on it.
 	Alter func(from *Object) (stmts []string, ok bool)
+	// Refuse, when set, is asked before Alter for an object whose Def
+	// changed; an error stops the diff with that message. It is for
+	// changes that neither Alter nor drop and re-create may carry out:
+	// an enum type cannot lose or reorder values in place, and dropping
+	// it would drop every column of that type.
+	Refuse func(from *Object) error
 	// Deps are the objects this one needs, from pg_depend and pg_rewrite
 	// (filled in by Inspect) and from the inspector (attributes need
 	// their object).
@@ -110,8 +117,14 @@ type Object struct {
 	// object ("" gives a default from Kind and Name).
 	Comment string
 
-	fn  *Function // a function's parts, for Alter
-	pol *policy   // a policy's parts, for Alter
+	pol  *policy    // a policy's parts, for Alter
+	fn   *Function  // a function's parts, for Alter
+	ext  *extension // an extension's parts, for Alter
+	enum []string   // an enum type's labels, for Alter
+	dom  *domain    // a domain's parts, for Alter
+	cols []column   // a view's or composite type's columns, for Alter
+	seq  *sequence  // a sequence's parameters, for Alter
+	view *view      // a view's or materialized view's parts, for Alter
 }
 
 // ID builds an object ID from its kind and name parts, e.g.

@@ -27,7 +27,8 @@ FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p')
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  -- not an extension's, nor a range type's constructors (internal to it)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY 1, 3, 4`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: functions: %w", err)
@@ -212,3 +213,6 @@ func requote(def, pgName, name, pgTable, table, pgFn, fn string) string {
 
 // pqArray passes a string slice as a PostgreSQL text[] parameter.
 func pqArray(s []string) any { return pq.Array(s) }
+
+// pqArrayOut scans a PostgreSQL text[] into a string slice.
+func pqArrayOut(p *[]string) any { return pq.Array(p) }

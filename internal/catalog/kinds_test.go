@@ -1,0 +1,414 @@
+package catalog_test
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tasks/internal/catalog"
+	"tasks/internal/dbtest"
+)
+
+// kindCase builds DB A from base+a and DB B from base+b. base holds what
+// Atlas plans (tables); a and b the kinds under test.
+type kindCase struct {
+	name    string
+	schemas []string // managed schemas; default public
+	base    string
+	a, b    string
+	// recreate are the IDs whose change PostgreSQL cannot make in place:
+	// their Alter must say so, and only theirs.
+	recreate []string
+	// refuse, when set, is part of the error Refuse must give for the
+	// A→B change of some object.
+	refuse string
+}
+
+var kindCases = []kindCase{{
+	name:    "schemas",
+	schemas: []string{"public", "audit", "old"},
+	a: `CREATE SCHEMA audit; CREATE SCHEMA old;
+CREATE TYPE audit.level AS ENUM ('low', 'high');
+CREATE DOMAIN public.lvl AS audit.level;
+CREATE TYPE old.t AS ENUM ('x');`,
+	b: `CREATE SCHEMA audit;
+CREATE TYPE audit.level AS ENUM ('low', 'high');
+CREATE DOMAIN public.lvl AS audit.level NOT NULL;`,
+}, {
+	name:    "extensions",
+	schemas: []string{"public", "ext"},
+	a: `CREATE SCHEMA ext;
+CREATE EXTENSION pg_trgm VERSION '1.5';
+CREATE EXTENSION citext;
+CREATE EXTENSION hstore;`,
+	b: `CREATE SCHEMA ext;
+CREATE EXTENSION pg_trgm;
+CREATE EXTENSION hstore WITH SCHEMA ext;
+CREATE EXTENSION btree_gist;`,
+}, {
+	name:   "extension downgrade refused",
+	a:      `CREATE EXTENSION pg_trgm;`,
+	b:      `CREATE EXTENSION pg_trgm VERSION '1.4';`,
+	refuse: "no update path from version 1.6 to 1.4",
+}, {
+	name: "enums",
+	a: `CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TYPE e2 AS ENUM ('a', 'b');
+CREATE TYPE gone AS ENUM ();
+CREATE TYPE "Odd name" AS ENUM ('it''s');`,
+	b: `CREATE TYPE mood AS ENUM ('sad', 'meh', 'ok', 'happy', 'ecstatic', 'joyful');
+CREATE TYPE e2 AS ENUM ('a', 'c');
+CREATE TYPE e3 AS ENUM ('x', 'y');
+CREATE TYPE "Odd name" AS ENUM ('it''s');`,
+}, {
+	name:   "enum value removed refused",
+	a:      `CREATE TYPE e AS ENUM ('a', 'b', 'c');`,
+	b:      `CREATE TYPE e AS ENUM ('a', 'c');`,
+	refuse: "cannot remove or reorder enum values",
+}, {
+	name:   "enum values reordered refused",
+	a:      `CREATE TYPE e AS ENUM ('a', 'b', 'c');`,
+	b:      `CREATE TYPE e AS ENUM ('b', 'a', 'c');`,
+	refuse: "cannot remove or reorder enum values",
+}, {
+	name: "domains",
+	a: `CREATE DOMAIN pos AS int DEFAULT 1 NOT NULL CONSTRAINT pos_check CHECK (VALUE > 0);
+ALTER DOMAIN pos ADD CONSTRAINT small CHECK (VALUE < 100) NOT VALID;
+CREATE DOMAIN code AS text COLLATE "C" CHECK (length(VALUE) = 3);
+CREATE DOMAIN chg AS int;
+CREATE DOMAIN gone AS text;`,
+	b: `CREATE DOMAIN pos AS int CONSTRAINT pos_check CHECK (VALUE >= 0) CONSTRAINT small CHECK (VALUE < 100) CONSTRAINT big CHECK (VALUE > -5);
+CREATE DOMAIN code AS text COLLATE "C" DEFAULT 'abc' CHECK (length(VALUE) = 3);
+ALTER DOMAIN code ADD CONSTRAINT upper CHECK (VALUE = upper(VALUE)) NOT VALID;
+CREATE DOMAIN chg AS bigint;`,
+	recreate: []string{"domain public.chg"},
+}, {
+	name: "composite types",
+	a: `CREATE TYPE addr AS (street text, city text, zip int);
+CREATE TYPE pair AS (x int, y int);
+CREATE TYPE named AS (n text COLLATE "C");`,
+	b: `CREATE TYPE addr AS (street text, zip bigint, country text);
+CREATE TYPE pair AS (y int, x int);
+CREATE TYPE named AS (n text COLLATE "POSIX", m numeric(10,2));`,
+	recreate: []string{"composite type public.pair"},
+}, {
+	name: "range types",
+	a: `CREATE TYPE floatr AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE TYPE gone AS RANGE (subtype = int4);`,
+	b: `CREATE TYPE floatr AS RANGE (subtype = float8);
+CREATE TYPE textr AS RANGE (subtype = text, collation = "C", multirange_type_name = textmr);`,
+	recreate: []string{"range type public.floatr"},
+}, {
+	name: "sequences",
+	base: `CREATE TABLE t (id bigint, n int);
+CREATE TABLE u (id serial, big bigserial);
+CREATE TABLE w (id int GENERATED ALWAYS AS IDENTITY);`,
+	a: `CREATE SEQUENCE s1;
+CREATE SEQUENCE s2 AS integer START 10 INCREMENT 5 MINVALUE 5 MAXVALUE 1000 CACHE 10 CYCLE OWNED BY t.n;
+CREATE SEQUENCE down INCREMENT -1;
+CREATE SEQUENCE owned OWNED BY t.id;`,
+	b: `CREATE SEQUENCE s1 AS integer INCREMENT 2 CACHE 5 CYCLE;
+CREATE SEQUENCE s2 AS integer START 10 INCREMENT 5 MINVALUE 5 MAXVALUE 1000 CACHE 10 OWNED BY t.id;
+CREATE SEQUENCE owned;
+CREATE SEQUENCE neg AS smallint INCREMENT -3 MINVALUE -300;`,
+}, {
+	name: "views",
+	base: `CREATE TABLE t (a int, b text);`,
+	a: `CREATE VIEW v1 AS SELECT a FROM t;
+CREATE VIEW v2 WITH (security_barrier) AS SELECT a, b FROM t WHERE a > 0;
+CREATE VIEW v3 AS SELECT a FROM v1;
+CREATE VIEW v4 AS SELECT a, b FROM t WITH LOCAL CHECK OPTION;
+CREATE VIEW v5 AS SELECT a, b FROM t;
+CREATE VIEW gone AS SELECT 1 AS one;`,
+	b: `CREATE VIEW v1 AS SELECT a, b FROM t;
+CREATE VIEW v2 WITH (security_invoker) AS SELECT a, b FROM t WHERE a > 0;
+CREATE VIEW v3 AS SELECT a FROM v1;
+CREATE VIEW v4 AS SELECT a, b FROM t WITH CASCADED CHECK OPTION;
+CREATE VIEW v5 AS SELECT b FROM t;
+CREATE VIEW v6 AS SELECT v5.b, v3.a FROM v5, v3;`,
+	recreate: []string{"view public.v5"},
+}, {
+	name: "materialized views",
+	base: `CREATE TABLE t (a int, b text);`,
+	a: `CREATE MATERIALIZED VIEW mv AS SELECT a FROM t;
+CREATE UNIQUE INDEX mv_a ON mv (a);
+CREATE MATERIALIZED VIEW mv2 AS SELECT b FROM t WITH NO DATA;
+CREATE MATERIALIZED VIEW mv3 AS SELECT 1 AS x;
+CREATE VIEW over AS SELECT a FROM mv;`,
+	b: `CREATE MATERIALIZED VIEW mv AS SELECT a, b FROM t;
+CREATE UNIQUE INDEX mv_a ON mv (a);
+CREATE INDEX mv_b ON mv (b);
+CREATE MATERIALIZED VIEW mv2 AS SELECT b FROM t;
+CREATE VIEW over AS SELECT a FROM mv;`,
+	recreate: []string{"materialized view public.mv"},
+}, {
+	name: "rules",
+	base: `CREATE TABLE t (a int); CREATE TABLE t_log (a int);`,
+	a: `CREATE RULE r1 AS ON INSERT TO t DO ALSO INSERT INTO t_log VALUES (NEW.a);
+CREATE RULE r2 AS ON DELETE TO t DO INSTEAD NOTHING;
+CREATE RULE r3 AS ON UPDATE TO t DO INSTEAD NOTHING;`,
+	b: `CREATE RULE r1 AS ON INSERT TO t DO ALSO INSERT INTO t_log VALUES (NEW.a + 1);
+CREATE RULE r2 AS ON DELETE TO t DO INSTEAD NOTHING;
+ALTER TABLE t DISABLE RULE r2;`,
+}}
+
+// Every kind round-trips: the objects' Create statements build from
+// nothing a database whose model equals the source's, and the A→B
+// changes (Alter in place, Drop, Create, or drop and re-create where
+// Alter says PostgreSQL cannot) turn A into a database whose model
+// equals B's.
+func TestKindsRoundTrip(t *testing.T) {
+	for _, tc := range kindCases {
+		t.Run(tc.name, func(t *testing.T) {
+			schemas := tc.schemas
+			if schemas == nil {
+				schemas = []string{"public"}
+			}
+			dbA := build(t, tc.base+"\n"+tc.a)
+			dbB := build(t, tc.base+"\n"+tc.b)
+			ma := inspect(t, dbA, schemas)
+			mb := inspect(t, dbB, schemas)
+
+			for _, src := range []*catalog.Model{ma, mb} {
+				dbC := build(t, tc.base)
+				for _, o := range order(src, src.IDs()) {
+					if !o.Atlas {
+						exec(t, dbC, o.Create...)
+					}
+				}
+				if diff := cmp.Diff(defs(src), defs(inspect(t, dbC, schemas))); diff != "" {
+					t.Fatalf("created from the model (-source +created):\n%s", diff)
+				}
+			}
+
+			stmts, recreated, err := plan(ma, mb)
+			if tc.refuse != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.refuse) {
+					t.Fatalf("refusal = %v, want one containing %q", err, tc.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.recreate, recreated); diff != "" {
+				t.Errorf("re-created (-want +got):\n%s", diff)
+			}
+			t.Logf("A→B:\n%s", strings.Join(stmts, ";\n"))
+			exec(t, dbA, stmts...)
+			if diff := cmp.Diff(defs(mb), defs(inspect(t, dbA, schemas))); diff != "" {
+				t.Errorf("A altered to B (-B +A):\n%s", diff)
+			}
+		})
+	}
+}
+
+// plan is a small planner over two models, enough for the cases here:
+// refusals first; drops of objects gone or to re-create (with what
+// depends on them) in reverse dependency order, skipping those dropped
+// with an object they auto-depend on; alters; creates in dependency
+// order. Atlas's objects (the base tables) never change.
+func plan(from, to *catalog.Model) (stmts, recreated []string, err error) {
+	redo := map[string]bool{}
+	var alters []string
+	for _, id := range to.IDs() {
+		o, f := to.Objects[id], from.Objects[id]
+		if f == nil || f.Def == o.Def || o.Atlas {
+			continue
+		}
+		if o.Refuse != nil {
+			if err := o.Refuse(f); err != nil {
+				return nil, nil, err
+			}
+		}
+		if o.Alter != nil {
+			if s, ok := o.Alter(f); ok {
+				alters = append(alters, s...)
+				continue
+			}
+		}
+		redo[id] = true
+		recreated = append(recreated, id)
+	}
+	// What depends on a re-created object is re-created with it.
+	for changed := true; changed; {
+		changed = false
+		for _, id := range from.IDs() {
+			for _, d := range from.Objects[id].Deps {
+				if redo[d.ID] && !redo[id] && !from.Objects[id].Atlas {
+					redo[id], changed = true, true
+				}
+			}
+		}
+	}
+	drop := map[string]bool{}
+	for _, id := range from.IDs() {
+		if to.Objects[id] == nil || redo[id] {
+			drop[id] = true
+		}
+	}
+	dropOrder := order(from, keys(drop))
+	for i := len(dropOrder) - 1; i >= 0; i-- {
+		o := dropOrder[i]
+		withParent := false
+		for _, d := range o.Deps {
+			if d.Auto && drop[d.ID] {
+				withParent = true
+			}
+		}
+		if !withParent {
+			stmts = append(stmts, o.Drop...)
+		}
+	}
+	stmts = append(stmts, alters...)
+	create := map[string]bool{}
+	for _, id := range to.IDs() {
+		if from.Objects[id] == nil || redo[id] {
+			create[id] = true
+		}
+	}
+	for _, o := range order(to, keys(create)) {
+		stmts = append(stmts, o.Create...)
+	}
+	return stmts, recreated, nil
+}
+
+func keys(m map[string]bool) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// order sorts the given objects of m so that each comes after the
+// objects it depends on (deps outside the set are taken as present).
+func order(m *catalog.Model, ids []string) []*catalog.Object {
+	in := map[string]bool{}
+	for _, id := range ids {
+		in[id] = true
+	}
+	done := map[string]bool{}
+	var out []*catalog.Object
+	var visit func(id string)
+	visit = func(id string) {
+		if done[id] || !in[id] {
+			return
+		}
+		done[id] = true
+		for _, d := range m.Objects[id].Deps {
+			visit(d.ID)
+		}
+		out = append(out, m.Objects[id])
+	}
+	for _, id := range ids {
+		visit(id)
+	}
+	return out
+}
+
+func build(t *testing.T, sqls string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", dbtest.Require(t, cluster).Empty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	if strings.TrimSpace(sqls) != "" {
+		exec(t, db, sqls)
+	}
+	return db
+}
+
+func exec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.ExecContext(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func inspect(t *testing.T, db *sql.DB, schemas []string) *catalog.Model {
+	t.Helper()
+	m, err := catalog.Inspect(context.Background(), db, schemas, "public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// defs is what two models are compared by: every object's Def and its
+// dependencies.
+func defs(m *catalog.Model) map[string]string {
+	out := map[string]string{}
+	for id, o := range m.Objects {
+		var deps []string
+		for _, d := range o.Deps {
+			deps = append(deps, d.ID)
+		}
+		out[id] = o.Def + "\ndeps: " + strings.Join(deps, ", ")
+	}
+	return out
+}
+
+// The graph orders the kinds around Atlas's tables: an index on an
+// extension's operator class and a column of an extension's type need
+// the extension; a column of an enum type needs the type; a column
+// defaulting to a sequence that it also owns is no cycle (the OWNED BY
+// is an object of its own); a sequence of a serial or identity column is
+// Atlas's column, not an object.
+func TestKindsInTheGraph(t *testing.T) {
+	db := build(t, `CREATE EXTENSION pg_trgm; CREATE EXTENSION citext;
+CREATE TYPE status AS ENUM ('open', 'closed');
+CREATE SEQUENCE ticket_no;
+CREATE TABLE t (s text, c citext, st status, n bigint DEFAULT nextval('ticket_no'), id serial,
+  ident int GENERATED BY DEFAULT AS IDENTITY);
+ALTER SEQUENCE ticket_no OWNED BY t.n;
+CREATE INDEX t_s ON t USING gin (s gin_trgm_ops);
+CREATE VIEW v AS SELECT s, st FROM t;`)
+	m := inspect(t, db, []string{"public"})
+	deps := func(id string) []string {
+		o := m.Objects[id]
+		if o == nil {
+			t.Fatalf("%s missing from %v", id, m.IDs())
+		}
+		var out []string
+		for _, d := range o.Deps {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	got := map[string][]string{
+		"index public.t_s":                            deps("index public.t_s"),
+		"column public.t.c":                           deps("column public.t.c"),
+		"column public.t.st":                          deps("column public.t.st"),
+		"column public.t.n":                           deps("column public.t.n"),
+		"sequence public.ticket_no":                   deps("sequence public.ticket_no"),
+		"sequence owner of sequence public.ticket_no": deps("sequence owner of sequence public.ticket_no"),
+		"view public.v":                               deps("view public.v"),
+	}
+	want := map[string][]string{
+		"index public.t_s":                            {"column public.t.s", "extension pg_trgm"},
+		"column public.t.c":                           {"extension citext", "table public.t"},
+		"column public.t.st":                          {"enum type public.status", "table public.t"},
+		"column public.t.n":                           {"sequence public.ticket_no", "table public.t"},
+		"sequence public.ticket_no":                   nil, // public is older than any user object: no edge
+		"sequence owner of sequence public.ticket_no": {"column public.t.n", "sequence public.ticket_no"},
+		"view public.v":                               {"column public.t.s", "column public.t.st", "enum type public.status"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("deps (-want +got):\n%s", diff)
+	}
+	for _, id := range m.IDs() {
+		if strings.HasPrefix(id, "sequence public.t_") {
+			t.Errorf("%s: a serial or identity sequence is Atlas's column, not an object", id)
+		}
+	}
+}
