@@ -125,6 +125,9 @@ type Object struct {
 	cols []column   // a view's or composite type's columns, for Alter
 	seq  *sequence  // a sequence's parameters, for Alter
 	view *view      // a view's or materialized view's parts, for Alter
+	// users are the table columns of a type ("t.c"): re-creating the
+	// type would drop them, so Refuse stops such a change.
+	users []string
 }
 
 // ID builds an object ID from its kind and name parts, e.g.

@@ -65,6 +65,51 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 	return rows.Err()
 }
 
+// typeUsers maps type OIDs to the table columns of that type (or of an
+// array of it), as "schema.table.column".
+func typeUsers(ctx context.Context, q Querier) (map[uint32][]string, error) {
+	rows, err := q.QueryContext(ctx, `
+SELECT coalesce(nullif(et.oid, 0), t.oid), n.nspname || '.' || c.relname || '.' || a.attname
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typsubscript = 'array_subscript_handler'::regproc
+WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid >= 16384
+ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: type users: %w", err)
+	}
+	defer rows.Close()
+	users := map[uint32][]string{}
+	for rows.Next() {
+		var (
+			oid uint32
+			col string
+		)
+		if err := rows.Scan(&oid, &col); err != nil {
+			return nil, fmt.Errorf("catalog: type users: %w", err)
+		}
+		users[oid] = append(users[oid], col)
+	}
+	return users, rows.Err()
+}
+
+// refuseRecreate is the Refuse of a type whose change Alter cannot make:
+// re-creating it would drop the columns of that type.
+func refuseRecreate(o *Object) func(from *Object) error {
+	return func(from *Object) error {
+		if len(from.users) == 0 || o.Alter == nil {
+			return nil
+		}
+		if _, ok := o.Alter(from); ok {
+			return nil
+		}
+		return fmt.Errorf("catalog: %s %s: PostgreSQL cannot make this change in place, and re-creating it would drop the columns %s; "+
+			"migrate those columns to a new type by hand", o.Kind, o.Name, strings.Join(from.users, ", "))
+	}
+}
+
 func quoteLabels(labels []string) string {
 	q := make([]string, len(labels))
 	for i, l := range labels {
@@ -187,6 +232,10 @@ ORDER BY 1, 3`, pqArray(m.Schemas))
 		return fmt.Errorf("catalog: domain constraints: %w", err)
 	}
 
+	users, err := typeUsers(ctx, q)
+	if err != nil {
+		return err
+	}
 	rows, err := q.QueryContext(ctx, `
 SELECT n.nspname, t.typname, t.oid, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
        t.typdefault IS NOT NULL, coalesce(t.typdefault, ''),
@@ -233,6 +282,7 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 		}
 		dd := d
 		o.Alter = func(from *Object) ([]string, bool) { return dd.alter(qname, from.dom) }
+		o.users, o.Refuse = users[oid], refuseRecreate(o)
 		if err := m.Add(o); err != nil {
 			return err
 		}
@@ -394,6 +444,10 @@ func inspectComposites(ctx context.Context, q Querier, m *Model) error {
 	if err != nil {
 		return err
 	}
+	users, err := typeUsers(ctx, q)
+	if err != nil {
+		return err
+	}
 	rows, err := q.QueryContext(ctx, `
 SELECT n.nspname, c.relname, c.oid, c.reltype
 FROM pg_class c
@@ -429,7 +483,16 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 			Addr:   Addr{"pg_class", oid, 0},
 			cols:   attrs,
 		}
-		o.Alter = func(from *Object) ([]string, bool) { return compositeAlter(qname, from.cols, attrs) }
+		o.Alter = func(from *Object) ([]string, bool) {
+			// ALTER ATTRIBUTE … TYPE fails while a table column is of
+			// the type (adding and dropping attributes do not).
+			stmts, ok := compositeAlter(qname, from.cols, attrs)
+			if ok && len(from.users) > 0 && strings.Contains(strings.Join(stmts, "\n"), " ALTER ATTRIBUTE ") {
+				return nil, false
+			}
+			return stmts, ok
+		}
+		o.users, o.Refuse = users[typ], refuseRecreate(o)
 		if err := m.Add(o); err != nil {
 			return err
 		}
@@ -487,6 +550,10 @@ func compositeAlter(name string, from, to []column) ([]string, bool) {
 // multirange types (which PostgreSQL creates with them). A changed range
 // type is re-created.
 func inspectRanges(ctx context.Context, q Querier, m *Model) error {
+	users, err := typeUsers(ctx, q)
+	if err != nil {
+		return err
+	}
 	rows, err := q.QueryContext(ctx, `
 SELECT n.nspname, t.typname, t.oid, r.rngmultitypid, format_type(r.rngsubtype, NULL),
        CASE WHEN oc.opcdefault THEN '' ELSE quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
@@ -543,7 +610,10 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 			Create: []string{"CREATE TYPE " + qname + " AS RANGE (" + strings.Join(opts, ", ") + ")"},
 			Drop:   []string{"DROP TYPE " + qname},
 			Addr:   Addr{"pg_type", oid, 0},
+			Alter:  func(*Object) ([]string, bool) { return nil, false },
+			users:  append(users[oid], users[multi]...),
 		}
+		o.Refuse = refuseRecreate(o)
 		if err := m.Add(o); err != nil {
 			return err
 		}
