@@ -21,6 +21,7 @@ func inspectors() []Inspector {
 		inspectSequences,
 		inspectTables,
 		inspectRoutines,
+		inspectAggregates,
 		inspectViews,
 		inspectRules,
 		inspectTriggers,

@@ -161,6 +161,18 @@ CREATE MATERIALIZED VIEW mv2 AS SELECT b FROM t;
 CREATE VIEW over AS SELECT a FROM mv;`,
 	recreate: []string{"materialized view public.mv"},
 }, {
+	name: "aggregates",
+	a: `CREATE FUNCTION add_len(int, text) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + length($2)';
+CREATE AGGREGATE total_len(text) (SFUNC = add_len, STYPE = int, INITCOND = '0');
+CREATE AGGREGATE my_max(int) (SFUNC = int4larger, STYPE = int, SORTOP = >, COMBINEFUNC = int4larger, PARALLEL = SAFE);
+CREATE AGGREGATE gone(int) (SFUNC = int4larger, STYPE = int);
+CREATE AGGREGATE cnt(*) (SFUNC = int8inc, STYPE = int8, INITCOND = '0');`,
+	b: `CREATE FUNCTION add_len(int, text) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + length($2)';
+CREATE AGGREGATE total_len(text) (SFUNC = add_len, STYPE = int, INITCOND = '10');
+CREATE AGGREGATE my_max(int) (SFUNC = int4larger, STYPE = int, FINALFUNC = float8, SORTOP = >);
+CREATE AGGREGATE cnt(*) (SFUNC = int8inc, STYPE = int8, INITCOND = '0', MSFUNC = int8inc, MINVFUNC = int8dec, MSTYPE = int8, MINITCOND = '0');`,
+	recreate: []string{"aggregate public.my_max(integer)"},
+}, {
 	name: "rules",
 	base: `CREATE TABLE t (a int); CREATE TABLE t_log (a int);`,
 	a: `CREATE RULE r1 AS ON INSERT TO t DO ALSO INSERT INTO t_log VALUES (NEW.a);
