@@ -173,6 +173,31 @@ CREATE AGGREGATE my_max(int) (SFUNC = int4larger, STYPE = int, FINALFUNC = float
 CREATE AGGREGATE cnt(*) (SFUNC = int8inc, STYPE = int8, INITCOND = '0', MSFUNC = int8inc, MINVFUNC = int8dec, MSTYPE = int8, MINITCOND = '0');`,
 	recreate: []string{"aggregate public.my_max(integer)"},
 }, {
+	name:    "every kind in a second schema",
+	schemas: []string{"public", "app"},
+	base:    `CREATE SCHEMA app; CREATE TABLE app.t (a int, b text);`,
+	a: `CREATE TYPE app.e AS ENUM ('x');
+CREATE DOMAIN app.d AS app.e;
+CREATE TYPE app.c AS (x app.d, y text COLLATE "C");
+CREATE TYPE app.r AS RANGE (subtype = int4);
+CREATE SEQUENCE app.s OWNED BY app.t.a;
+CREATE VIEW app.v WITH (security_barrier) AS SELECT a, b FROM app.t;
+CREATE MATERIALIZED VIEW app.mv AS SELECT a FROM app.v;
+CREATE INDEX mv_a ON app.mv (a);
+CREATE RULE keep AS ON DELETE TO app.t DO INSTEAD NOTHING;
+CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int);`,
+	b: `CREATE TYPE app.e AS ENUM ('w', 'x');
+CREATE DOMAIN app.d AS app.e DEFAULT 'x';
+CREATE TYPE app.r AS RANGE (subtype = int4);
+CREATE TYPE app.c AS (x app.d, y text COLLATE "C", z app.r);
+CREATE SEQUENCE app.s INCREMENT 3 OWNED BY app.t.b;
+CREATE VIEW app.v WITH (security_barrier) AS SELECT a, b, 1 AS one FROM app.t;
+CREATE MATERIALIZED VIEW app.mv AS SELECT b FROM app.v;
+CREATE INDEX mv_b ON app.mv (b);
+CREATE RULE keep AS ON DELETE TO app.t DO INSTEAD NOTHING;
+CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0');`,
+	recreate: []string{"materialized view app.mv"},
+}, {
 	name: "rules",
 	base: `CREATE TABLE t (a int); CREATE TABLE t_log (a int);`,
 	a: `CREATE RULE r1 AS ON INSERT TO t DO ALSO INSERT INTO t_log VALUES (NEW.a);
@@ -205,8 +230,9 @@ func TestKindsRoundTrip(t *testing.T) {
 					break // the plan is the point; these use Atlas's tables
 				}
 				dbC := build(t, tc.base)
+				have := inspect(t, dbC, schemas) // the base's tables and schemas
 				for _, o := range order(src, src.IDs()) {
-					if !o.Atlas {
+					if !o.Atlas && have.Objects[o.ID] == nil {
 						exec(t, dbC, o.Create...)
 					}
 				}
