@@ -453,6 +453,7 @@ SELECT n.nspname, c.relname, c.oid, c.reltype
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY($1) AND c.relkind = 'c' AND `+fmt.Sprintf(extOwned, "pg_type", "c.reltype")+`
+  AND `+fmt.Sprintf(extOwned, "pg_class", "c.oid")+`
 ORDER BY 1, 2`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: composite types: %w", err)

@@ -163,6 +163,7 @@ JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY($1) AND t.relkind = 'm' AND `+fmt.Sprintf(extOwned, "pg_class", "c.oid")+`
+  AND `+fmt.Sprintf(extOwned, "pg_class", "t.oid")+`
 ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: materialized view indexes: %w", err)
