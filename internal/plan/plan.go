@@ -114,6 +114,10 @@ func (p *planner) actions() error {
 		case !ok || d.Atlas:
 			p.act[id] = drop
 		case c.Def == d.Def:
+		case d.Refuse != nil && d.Refuse(c) != nil:
+			// Neither in place nor by re-creating (an enum losing a
+			// value; a type whose columns would go with it).
+			return fmt.Errorf("plan: %w", d.Refuse(c))
 		case d.Alter != nil:
 			if stmts, ok := d.Alter(c); ok {
 				p.act[id] = alter
