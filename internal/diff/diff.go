@@ -492,13 +492,13 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 // URL; several are inspected as a realm, every name qualified.
 func inspectTables(ctx context.Context, drv migrateDriver, schemas []string, def string) (*schema.Realm, error) {
 	if def != "" {
-		s, err := drv.InspectSchema(ctx, def, &schema.InspectOptions{Mode: schema.InspectTables})
+		s, err := drv.InspectSchema(ctx, def, &schema.InspectOptions{Mode: schema.InspectTypes | schema.InspectTables})
 		if err != nil {
 			return nil, err
 		}
 		return schema.NewRealm(s), nil
 	}
-	return drv.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemas, Mode: schema.InspectSchemas | schema.InspectTables})
+	return drv.InspectRealm(ctx, &schema.InspectRealmOption{Schemas: schemas, Mode: schema.InspectSchemas | schema.InspectTypes | schema.InspectTables})
 }
 
 type migrateDriver interface {
