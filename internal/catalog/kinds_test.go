@@ -220,28 +220,28 @@ func TestKindsRoundTrip(t *testing.T) {
 			if schemas == nil {
 				schemas = []string{"public"}
 			}
-			dbA := build(t, tc.base+"\n"+tc.a)
-			dbB := build(t, tc.base+"\n"+tc.b)
-			ma := inspect(t, dbA, schemas)
-			mb := inspect(t, dbB, schemas)
+			dbA := kindBuild(t, tc.base+"\n"+tc.a)
+			dbB := kindBuild(t, tc.base+"\n"+tc.b)
+			ma := kindInspect(t, dbA, schemas)
+			mb := kindInspect(t, dbB, schemas)
 
 			for _, src := range []*catalog.Model{ma, mb} {
 				if tc.refuse != "" {
 					break // the plan is the point; these use Atlas's tables
 				}
-				dbC := build(t, tc.base)
-				have := inspect(t, dbC, schemas) // the base's tables and schemas
-				for _, o := range order(src, src.IDs()) {
+				dbC := kindBuild(t, tc.base)
+				have := kindInspect(t, dbC, schemas) // the base's tables and schemas
+				for _, o := range kindOrder(src, src.IDs()) {
 					if !o.Atlas && have.Objects[o.ID] == nil {
-						exec(t, dbC, o.Create...)
+						kindExec(t, dbC, o.Create...)
 					}
 				}
-				if diff := cmp.Diff(defs(src), defs(inspect(t, dbC, schemas))); diff != "" {
+				if diff := cmp.Diff(kindDefs(src), kindDefs(kindInspect(t, dbC, schemas))); diff != "" {
 					t.Fatalf("created from the model (-source +created):\n%s", diff)
 				}
 			}
 
-			stmts, recreated, err := plan(ma, mb)
+			stmts, recreated, err := kindPlan(ma, mb)
 			if tc.refuse != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.refuse) {
 					t.Fatalf("refusal = %v, want one containing %q", err, tc.refuse)
@@ -255,8 +255,8 @@ func TestKindsRoundTrip(t *testing.T) {
 				t.Errorf("re-created (-want +got):\n%s", diff)
 			}
 			t.Logf("A→B:\n%s", strings.Join(stmts, ";\n"))
-			exec(t, dbA, stmts...)
-			if diff := cmp.Diff(defs(mb), defs(inspect(t, dbA, schemas))); diff != "" {
+			kindExec(t, dbA, stmts...)
+			if diff := cmp.Diff(kindDefs(mb), kindDefs(kindInspect(t, dbA, schemas))); diff != "" {
 				t.Errorf("A altered to B (-B +A):\n%s", diff)
 			}
 		})
@@ -268,7 +268,7 @@ func TestKindsRoundTrip(t *testing.T) {
 // depends on them) in reverse dependency order, skipping those dropped
 // with an object they auto-depend on; alters; creates in dependency
 // order. Atlas's objects (the base tables) never change.
-func plan(from, to *catalog.Model) (stmts, recreated []string, err error) {
+func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 	redo := map[string]bool{}
 	var alters []string
 	for _, id := range to.IDs() {
@@ -307,7 +307,7 @@ func plan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 			drop[id] = true
 		}
 	}
-	dropOrder := order(from, keys(drop))
+	dropOrder := kindOrder(from, kindKeys(drop))
 	for i := len(dropOrder) - 1; i >= 0; i-- {
 		o := dropOrder[i]
 		withParent := false
@@ -327,13 +327,13 @@ func plan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 			create[id] = true
 		}
 	}
-	for _, o := range order(to, keys(create)) {
+	for _, o := range kindOrder(to, kindKeys(create)) {
 		stmts = append(stmts, o.Create...)
 	}
 	return stmts, recreated, nil
 }
 
-func keys(m map[string]bool) []string {
+func kindKeys(m map[string]bool) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
@@ -344,7 +344,7 @@ func keys(m map[string]bool) []string {
 
 // order sorts the given objects of m so that each comes after the
 // objects it depends on (deps outside the set are taken as present).
-func order(m *catalog.Model, ids []string) []*catalog.Object {
+func kindOrder(m *catalog.Model, ids []string) []*catalog.Object {
 	in := map[string]bool{}
 	for _, id := range ids {
 		in[id] = true
@@ -368,7 +368,7 @@ func order(m *catalog.Model, ids []string) []*catalog.Object {
 	return out
 }
 
-func build(t *testing.T, sqls string) *sql.DB {
+func kindBuild(t *testing.T, sqls string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("postgres", dbtest.Require(t, cluster).Empty(t))
 	if err != nil {
@@ -377,12 +377,12 @@ func build(t *testing.T, sqls string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
 	if strings.TrimSpace(sqls) != "" {
-		exec(t, db, sqls)
+		kindExec(t, db, sqls)
 	}
 	return db
 }
 
-func exec(t *testing.T, db *sql.DB, stmts ...string) {
+func kindExec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
 		if _, err := db.ExecContext(context.Background(), s); err != nil {
@@ -391,7 +391,7 @@ func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	}
 }
 
-func inspect(t *testing.T, db *sql.DB, schemas []string) *catalog.Model {
+func kindInspect(t *testing.T, db *sql.DB, schemas []string) *catalog.Model {
 	t.Helper()
 	m, err := catalog.Inspect(context.Background(), db, schemas, "public")
 	if err != nil {
@@ -402,7 +402,7 @@ func inspect(t *testing.T, db *sql.DB, schemas []string) *catalog.Model {
 
 // defs is what two models are compared by: every object's Def and its
 // dependencies.
-func defs(m *catalog.Model) map[string]string {
+func kindDefs(m *catalog.Model) map[string]string {
 	out := map[string]string{}
 	for id, o := range m.Objects {
 		var deps []string
@@ -421,7 +421,7 @@ func defs(m *catalog.Model) map[string]string {
 // is an object of its own); a sequence of a serial or identity column is
 // Atlas's column, not an object.
 func TestKindsInTheGraph(t *testing.T) {
-	db := build(t, `CREATE EXTENSION pg_trgm; CREATE EXTENSION citext;
+	db := kindBuild(t, `CREATE EXTENSION pg_trgm; CREATE EXTENSION citext;
 CREATE TYPE status AS ENUM ('open', 'closed');
 CREATE SEQUENCE ticket_no;
 CREATE TABLE t (s text, c citext, st status, n bigint DEFAULT nextval('ticket_no'), id serial,
@@ -429,7 +429,7 @@ CREATE TABLE t (s text, c citext, st status, n bigint DEFAULT nextval('ticket_no
 ALTER SEQUENCE ticket_no OWNED BY t.n;
 CREATE INDEX t_s ON t USING gin (s gin_trgm_ops);
 CREATE VIEW v AS SELECT s, st FROM t;`)
-	m := inspect(t, db, []string{"public"})
+	m := kindInspect(t, db, []string{"public"})
 	deps := func(id string) []string {
 		o := m.Objects[id]
 		if o == nil {
