@@ -123,11 +123,22 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.mutate != nil {
 		changes = c.mutate(changes)
 	}
+	var format amigrate.Formatter = amigrate.DefaultFormatter
 	if len(changes) > 0 {
 		// Never write what does not build the desired state: replay the
-		// directory and the new statements on a scratch database and
-		// compare it with the desired one.
-		if err := c.verify(ctx, dev, des, schemas, def, changes); err != nil {
+		// directory and the new statements on a scratch database, in one
+		// transaction as apply runs a file, and compare it with the
+		// desired one.
+		err := c.verify(ctx, dev, des, schemas, def, changes, true)
+		var pqErr *pq.Error
+		if errors.As(err, &pqErr) && pqErr.Code == "55P04" {
+			// An enum value added and used in one file cannot share a
+			// transaction (PostgreSQL: unsafe use of new value): the
+			// file runs statement by statement instead.
+			err = c.verify(ctx, dev, des, schemas, def, changes, false)
+			format = directives{"-- atlas:txmode none\n\n"}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -138,7 +149,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	if c.Check {
 		// The same text the file would hold.
-		f, err := amigrate.DefaultFormatter.Format(&amigrate.Plan{Changes: changes})
+		f, err := format.Format(&amigrate.Plan{Changes: changes})
 		if err != nil {
 			return nil, fmt.Errorf("diff: %w", err)
 		}
@@ -152,7 +163,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	p := &amigrate.Plan{Version: version, Name: c.Name, Changes: changes}
-	if err := amigrate.NewPlanner(nil, c.Dir, amigrate.PlanFormat(amigrate.DefaultFormatter)).WritePlan(p); err != nil {
+	if err := amigrate.NewPlanner(nil, c.Dir, amigrate.PlanFormat(format)).WritePlan(p); err != nil {
 		return nil, fmt.Errorf("diff: write plan: %w", err)
 	}
 	res.File = version + ".sql"
@@ -276,7 +287,7 @@ func inspectPath(ctx context.Context, def string, dbs ...*sql.DB) error {
 // verify replays the directory and then the planned statements on a new
 // scratch database, and compares it with the desired one: any object or
 // attribute the plan did not reproduce ends the diff, naming it.
-func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change) error {
+func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change, inTx bool) error {
 	v, err := dev.scratch(ctx)
 	if err != nil {
 		return err
@@ -285,10 +296,8 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 	if err := Replay(ctx, v, c.Dir); err != nil {
 		return err
 	}
-	for _, ch := range changes {
-		if _, err := v.ExecContext(ctx, ch.Cmd); err != nil {
-			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s", err, ch.Cmd)
-		}
+	if err := execPlan(ctx, v, changes, inTx); err != nil {
+		return err
 	}
 	if err := inspectPath(ctx, def, v); err != nil {
 		return err
@@ -324,6 +333,49 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 			strings.Join(left, "\n  "))
 	}
 	return nil
+}
+
+// execPlan runs the planned statements on db, in one transaction or
+// statement by statement.
+func execPlan(ctx context.Context, db *sql.DB, changes []*amigrate.Change, inTx bool) error {
+	var ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	} = db
+	var tx *sql.Tx
+	if inTx {
+		var err error
+		if tx, err = db.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("diff: self-check: %w", err)
+		}
+		defer tx.Rollback()
+		ex = tx
+	}
+	for _, ch := range changes {
+		if _, err := ex.ExecContext(ctx, ch.Cmd); err != nil {
+			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s", err, ch.Cmd)
+		}
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("diff: self-check: %w", err)
+		}
+	}
+	return nil
+}
+
+// directives is the Atlas formatter with file directives on top.
+type directives struct{ head string }
+
+// Format implements migrate.Formatter.
+func (d directives) Format(p *amigrate.Plan) ([]amigrate.File, error) {
+	files, err := amigrate.DefaultFormatter.Format(p)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		files[i] = amigrate.NewLocalFile(f.Name(), append([]byte(d.head), f.Bytes()...))
+	}
+	return files, nil
 }
 
 // createTables creates Ent's tables with Ent's own Atlas integration.
