@@ -27,13 +27,15 @@ var cluster *dbtest.Cluster
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m, &cluster)) }
 
 // env is one test's service: a migrated database, the real store and
-// server, and a record of every statement the database was sent.
+// server, a record of every statement the driver was asked to run, and a
+// record of the protocol messages that reached the database.
 type env struct {
-	t   *testing.T
-	db  *sql.DB
-	url string
-	srv *httptest.Server
-	log *statementLog
+	t    *testing.T
+	db   *sql.DB
+	url  string
+	srv  *httptest.Server
+	log  *statementLog
+	wire *wireProxy
 }
 
 func newEnv(t *testing.T) *env {
@@ -46,7 +48,11 @@ func newEnv(t *testing.T) *env {
 	q.Set("binary_parameters", "yes") // as api.Run sets it
 	u.RawQuery = q.Encode()
 	url := u.String()
-	conn, err := pq.NewConnector(url)
+	// The store talks to the database through a proxy that records each
+	// protocol message; the tests' own queries go directly.
+	wire := startWireProxy(t, u.Host)
+	u.Host = wire.addr
+	conn, err := pq.NewConnector(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	ready := &api.Readiness{DB: db, Head: head}
 	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, url: url, srv: srv, log: log}
+	return &env{t: t, db: db, url: url, srv: srv, log: log, wire: wire}
 }
 
 type response struct {
@@ -214,8 +220,34 @@ type countingConn struct {
 }
 
 func (c *countingConn) Prepare(q string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), q)
+}
+
+func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	c.log.add("PREPARE "+q, nil)
-	return c.conn.Prepare(q)
+	st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, q: q, log: c.log}, nil
+}
+
+// countingStmt records each execution of a prepared statement under the
+// statement's text.
+type countingStmt struct {
+	driver.Stmt
+	q   string
+	log *statementLog
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.log.add(s.q, args)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.log.add(s.q, args)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (c *countingConn) Close() error { return c.conn.Close() }

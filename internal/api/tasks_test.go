@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -265,12 +266,18 @@ func TestTimestampsComeFromTheDatabase(t *testing.T) {
 }
 
 // TestOneStatementPerRequest counts what the database receives: every
-// successful request is exactly one statement, with no transaction.
+// successful request is exactly one statement, with no transaction, and
+// one round trip. Statements are prepared once per connection (Parse,
+// Describe, Sync); from then on a request is Bind, Execute, Sync.
 func TestOneStatementPerRequest(t *testing.T) {
 	e := newEnv(t)
+	// One connection, so that a shape's second request finds its
+	// statement prepared.
+	e.db.SetMaxOpenConns(1)
 	task := e.create("count me")
 	path := fmt.Sprintf("/tasks/%d", task.ID)
 	etag := e.do("GET", path, "").header.Get("ETag")
+	del := e.create("delete me")
 	for _, tc := range []struct {
 		name, method, path, body string
 		header                   []string
@@ -288,17 +295,21 @@ func TestOneStatementPerRequest(t *testing.T) {
 		{"conditional patch", "PATCH", path, `{"title":"d"}`, []string{"If-Match", "*"}, 200},
 		{"create with Idempotency-Key", "POST", "/tasks", `{"title":"k"}`, []string{"Idempotency-Key", "count-1"}, 201},
 		{"replayed create", "POST", "/tasks", `{"title":"k"}`, []string{"Idempotency-Key", "count-1"}, 201},
-		{"delete", "DELETE", fmt.Sprintf("/tasks/%d", task.ID+1), "", nil, 204}, // the one "create" made
+		{"delete", "DELETE", fmt.Sprintf("/tasks/%d", del.ID), "", nil, 204},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.log.reset()
-			r := e.do(tc.method, tc.path, tc.body, tc.header...)
-			if r.status != tc.status {
-				t.Fatalf("status %d: %s", r.status, r.body)
-			}
-			stmts, _ := e.log.take()
-			if len(stmts) != 1 || strings.HasPrefix(stmts[0], "BEGIN") || strings.HasPrefix(stmts[0], "PREPARE") {
-				t.Fatalf("statements sent = %q; want exactly one, outside any transaction", stmts)
+			for round := range 2 {
+				if tc.method == "DELETE" && round == 1 {
+					// The same shape again, on another task.
+					tc.path = fmt.Sprintf("/tasks/%d", e.create("delete me too").ID)
+				}
+				e.log.reset()
+				e.wire.take()
+				r := e.do(tc.method, tc.path, tc.body, tc.header...)
+				if r.status != tc.status {
+					t.Fatalf("round %d: status %d: %s", round, r.status, r.body)
+				}
+				checkOneStatement(t, e, round == 1)
 			}
 		})
 	}
@@ -309,8 +320,102 @@ func TestOneStatementPerRequest(t *testing.T) {
 		t.Fatalf("conditional patch: %d %s", r.status, r.body)
 	}
 	stmts, _ := e.log.take()
-	if len(stmts) != 1 || !strings.Contains(stmts[0], `"updated_at" IN`) {
+	if len(stmts) == 0 || !strings.Contains(stmts[len(stmts)-1], `"updated_at" IN`) {
 		t.Fatalf("conditional patch sent %q", stmts)
+	}
+}
+
+// checkOneStatement checks what the last request sent: one execution of
+// one statement, outside any transaction, in one round trip (Bind,
+// Execute, Sync), after at most one preparation of that statement on
+// this connection (Parse, Describe, Sync), and none when steady.
+func checkOneStatement(t *testing.T, e *env, steady bool) {
+	t.Helper()
+	stmts, _ := e.log.take()
+	wire := e.wire.take()
+	var runs, prepares []string
+	for _, s := range stmts {
+		if q, ok := strings.CutPrefix(s, "PREPARE "); ok {
+			prepares = append(prepares, q)
+		} else {
+			runs = append(runs, s)
+		}
+	}
+	if len(runs) != 1 || strings.HasPrefix(runs[0], "BEGIN") {
+		t.Fatalf("statements run = %q; want exactly one, outside any transaction", runs)
+	}
+	want := "BES"
+	switch {
+	case len(prepares) == 1 && prepares[0] == runs[0] && !steady:
+		want = "PDSBES"
+	case len(prepares) > 0:
+		t.Fatalf("prepared %q for %q (steady: %v); want at most the statement itself, once per connection", prepares, runs[0], steady)
+	}
+	if wire != want {
+		t.Fatalf("protocol messages sent = %q; want %q (P Parse, D Describe, B Bind, E Execute, S Sync)", wire, want)
+	}
+}
+
+// TestPreparedAgainAfterReconnect drops the store's connection under it:
+// the next request on a new connection prepares its statement there and
+// succeeds, with no restart.
+func TestPreparedAgainAfterReconnect(t *testing.T) {
+	e := newEnv(t)
+	e.db.SetMaxOpenConns(1)
+	task := e.create("survivor")
+	path := fmt.Sprintf("/tasks/%d", task.ID)
+	for range 2 {
+		if r := e.do("GET", path, ""); r.status != 200 {
+			t.Fatalf("get: %d %s", r.status, r.body)
+		}
+	}
+	admin, err := sql.Open("postgres", e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var killed int
+	err = admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminated %d backends (%v); want the store's one", killed, err)
+	}
+	// Wait until the backend is gone, so the next request meets a dead
+	// connection.
+	for i := 0; ; i++ {
+		var left int
+		admin.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&left)
+		if left == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the terminated backend is still there after 5s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// database/sql retries a request whose connection turns out dead on a
+	// new one (lib/pq reports it as a bad connection); should the request
+	// fail instead (503), the next one runs on a new connection.
+	var r response
+	for range 2 {
+		e.log.reset()
+		e.wire.take()
+		if r = e.do("GET", path, ""); r.status == 200 {
+			break
+		}
+		if r.status != 503 {
+			t.Fatalf("get on a dropped connection: %d %s; want 503 or 200", r.status, r.body)
+		}
+	}
+	if r.status != 200 {
+		t.Fatalf("get after reconnect: %d %s", r.status, r.body)
+	}
+	stmts, _ := e.log.take()
+	wire := e.wire.take()
+	n := len(stmts)
+	if n < 2 || stmts[n-2] != "PREPARE "+stmts[n-1] || !strings.HasSuffix(wire, "PDSBES") {
+		t.Fatalf("after reconnect sent %q, on the wire %q; want the statement prepared on the new connection, then run", stmts, wire)
 	}
 }
 

@@ -58,7 +58,7 @@ func (v Version) conditional() bool { return len(v.UpdatedAt) > 0 }
 
 // Tasks is the task store.
 type Tasks struct {
-	db     *sql.DB
+	db     *prepared
 	client *ent.Client
 	// Statements rendered once by Ent's SQL builder: building and
 	// scanning through Ent's query graph on every request cost a third of
@@ -160,9 +160,12 @@ func WithKeyRetention(d time.Duration) Option {
 // statement can leave an unusable connection in the pool.
 func New(db *sql.DB, opts ...Option) *Tasks {
 	st := Statements()
+	p := newPrepared(db)
 	s := &Tasks{
-		db:        db,
-		client:    ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
+		db: p,
+		// Ent's statements (the deletes) go through the same prepared
+		// statements as the store's own.
+		client:    ent.NewClient(ent.Driver(entsql.NewDriver(dialect.Postgres, entsql.Conn{ExecQuerier: p}))),
 		insert:    st["create"],
 		get:       st["get"],
 		list:      st["list"],
@@ -218,7 +221,7 @@ func (s *Tasks) Create(ctx context.Context, title string, done bool) (Task, erro
 func (s *Tasks) CreateOnce(ctx context.Context, key string, fingerprint []byte, title string, done bool) (t Task, replayed bool, err error) {
 	retention := s.retention.Microseconds()
 	var fp []byte
-	scan := func(row *sql.Row) error {
+	scan := func(row *row) error {
 		return row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt, &fp, &replayed)
 	}
 	err = scan(s.db.QueryRowContext(ctx, createOnce, title, done, key, fingerprint, retention))
@@ -412,7 +415,7 @@ func matches(t Task, v Version) bool {
 }
 
 // scanTask scans the columns of a Task, in order.
-func scanTask(row *sql.Row) (Task, error) {
+func scanTask(row *row) (Task, error) {
 	var t Task
 	err := row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt)
 	return t, err

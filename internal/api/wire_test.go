@@ -1,0 +1,93 @@
+package api_test
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// wireProxy sits between the store and PostgreSQL and records the type
+// of every protocol message the client sends after start-up (P Parse,
+// D Describe, B Bind, E Execute, S Sync, Q simple query, C Close). It
+// sees what the driver really puts on the wire, which a driver wrapper
+// cannot: each Sync (or simple query) is one round trip.
+type wireProxy struct {
+	addr string
+
+	mu   sync.Mutex
+	msgs []byte
+}
+
+func startWireProxy(t *testing.T, target string) *wireProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wireProxy{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
+			go func() { defer wg.Done(); p.relay(s, c); s.Close() }()
+		}
+	}()
+	return p
+}
+
+// relay copies the client's messages to the server, noting each type.
+func (p *wireProxy) relay(dst io.Writer, src io.Reader) {
+	// The start-up message has a length but no type byte (lib/pq sends
+	// no SSLRequest under sslmode=disable).
+	var n [4]byte
+	if _, err := io.ReadFull(src, n[:]); err != nil {
+		return
+	}
+	rest := make([]byte, binary.BigEndian.Uint32(n[:])-4)
+	if _, err := io.ReadFull(src, rest); err != nil {
+		return
+	}
+	if _, err := dst.Write(append(n[:], rest...)); err != nil {
+		return
+	}
+	for {
+		var h [5]byte
+		if _, err := io.ReadFull(src, h[:]); err != nil {
+			return
+		}
+		body := make([]byte, binary.BigEndian.Uint32(h[1:])-4)
+		if _, err := io.ReadFull(src, body); err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.msgs = append(p.msgs, h[0])
+		p.mu.Unlock()
+		if _, err := dst.Write(append(h[:], body...)); err != nil {
+			return
+		}
+	}
+}
+
+// take returns the message types sent since the last take, in order.
+func (p *wireProxy) take() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := string(p.msgs)
+	p.msgs = nil
+	return s
+}

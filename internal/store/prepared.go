@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lib/pq"
+)
+
+// maxPrepared bounds how many distinct statements are kept prepared. The
+// store sends a handful of shapes; anything past the bound (a client
+// listing an unusual number of entity tags, say) runs unprepared.
+const maxPrepared = 64
+
+// prepared runs statements as prepared statements: PostgreSQL parses and
+// plans each one once per connection, and every later execution is Bind,
+// Execute and Sync in one round trip (lib/pq's stmt.exec), where an
+// unnamed statement is parsed and planned again on every request.
+//
+// It keeps one *sql.Stmt per query text. database/sql prepares a Stmt
+// lazily on each pooled connection it runs on, so a connection opened
+// after a reconnect prepares again on first use, and closed connections'
+// statements are forgotten. Statements are prepared on first use, not at
+// start, because the service starts without a database.
+type prepared struct {
+	db    *sql.DB
+	stmts sync.Map // query text → *sql.Stmt
+	n     atomic.Int32
+}
+
+func newPrepared(db *sql.DB) *prepared { return &prepared{db: db} }
+
+// stmt returns the prepared statement for q, preparing it on first use;
+// nil when q cannot be prepared now (the database is down, or the cache
+// is full), and the caller then runs q unprepared.
+func (p *prepared) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := p.stmts.Load(q); ok {
+		return st.(*sql.Stmt)
+	}
+	if p.n.Load() >= maxPrepared {
+		return nil
+	}
+	st, err := p.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if old, loaded := p.stmts.LoadOrStore(q, st); loaded {
+		st.Close() // a concurrent request prepared it first
+		return old.(*sql.Stmt)
+	}
+	p.n.Add(1)
+	return st
+}
+
+// forget drops st after PostgreSQL refused to run it as prepared, so the
+// next use prepares it afresh on every connection.
+func (p *prepared) forget(q string, st *sql.Stmt) {
+	if p.stmts.CompareAndDelete(q, st) {
+		p.n.Add(-1)
+		st.Close()
+	}
+}
+
+// stale reports whether err says that a prepared statement no longer
+// fits the database: its result type changed under it (a migration
+// altered a column) or the server lost it (DISCARD ALL, a pooler). The
+// statement failed before it ran, so running it again is safe.
+func stale(err error) bool {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) {
+		return false
+	}
+	// 26000 invalid_sql_statement_name; 0A000 is feature_not_supported,
+	// of which only this message is about a prepared statement.
+	return pqErr.Code == "26000" ||
+		(pqErr.Code == "0A000" && pqErr.Message == "cached plan must not change result type")
+}
+
+// QueryContext runs q, prepared, and returns its rows.
+func (p *prepared) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st := p.stmt(ctx, q)
+	if st == nil {
+		return p.db.QueryContext(ctx, q, args...)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil && stale(err) {
+		p.forget(q, st)
+		return p.db.QueryContext(ctx, q, args...)
+	}
+	return rows, err
+}
+
+// ExecContext runs q, prepared.
+func (p *prepared) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st := p.stmt(ctx, q)
+	if st == nil {
+		return p.db.ExecContext(ctx, q, args...)
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil && stale(err) {
+		p.forget(q, st)
+		return p.db.ExecContext(ctx, q, args...)
+	}
+	return res, err
+}
+
+// QueryRowContext runs q, prepared, for at most one row. Errors surface
+// from Scan, as with database/sql's QueryRowContext.
+func (p *prepared) QueryRowContext(ctx context.Context, q string, args ...any) *row {
+	rows, err := p.QueryContext(ctx, q, args...)
+	return &row{rows: rows, err: err}
+}
+
+// row is what QueryRowContext returns: *sql.Row cannot be built outside
+// database/sql.
+type row struct {
+	rows *sql.Rows
+	err  error
+}
+
+// Scan copies the first row's columns into dest and closes the rows;
+// sql.ErrNoRows when there is none.
+func (r *row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	return r.rows.Close()
+}
