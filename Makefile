@@ -73,10 +73,12 @@ endif
 drift: $(MIGRATE)
 	$(MIGRATE) diff --env $(ENV) --check
 
-# API against pgbench on the same statements, at 1, 16 and 64 clients,
-# plus the trigger's cost (a throwaway PostgreSQL; about three minutes).
+# The API next to a bare reference server and pgbench -M prepared on the
+# same statements, at 1, 16 and 64 clients, with CPU per request of each
+# process, plus the trigger's cost (a throwaway PostgreSQL; about four
+# minutes). Flags through BENCH_FLAGS, e.g. BENCH_FLAGS='-duration 2s'.
 bench: build
-	$(BIN)/bench --api $(BIN)/api
+	$(BIN)/bench -api $(BIN)/api $(BENCH_FLAGS)
 
 # The README's test command: every package against real PostgreSQL (a
 # throwaway server unless TEST_DATABASE_URL is set), under the race detector.

@@ -1,5 +1,6 @@
-// Command bench measures the API against pgbench running the same
-// statements; `make bench` runs it. See `bench -h`.
+// Command bench measures the API next to a bare reference server and
+// pgbench running the same statements; `make bench` runs it. See
+// `bench -h`.
 package main
 
 import (

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -58,6 +59,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	maxConns := fs.Int("max-conns", envInt(getenv, "DB_MAX_CONNS", 32), "database connection pool size ($DB_MAX_CONNS)")
 	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	pprofAddr := fs.String("pprof-addr", env(getenv, "PPROF_ADDR", ""), "serve net/http/pprof on this separate address; off when empty ($PPROF_ADDR)")
 	var (
 		httpConns   = fs.Int("http-max-conns", 0, "most open client connections; 0: 4096 or what the file descriptor limit allows ($HTTP_MAX_CONNS)")
 		headerBytes = fs.Int("max-header-bytes", DefaultMaxHeaderBytes, "largest request header section, in bytes ($MAX_HEADER_BYTES)")
@@ -140,6 +142,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", *httpConns)
+	if *pprofAddr != "" {
+		stopProfiling, err := serveProfiling(*pprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopProfiling()
+	}
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	swept := make(chan struct{})
@@ -219,6 +229,24 @@ func defaultHTTPConns(dbConns int) int {
 		return most
 	}
 	return max(least, min(most, int(lim.Cur)-dbConns-margin))
+}
+
+// serveProfiling serves net/http/pprof on its own listener, never on the
+// API's address, for profiling under load (make bench -cpuprofile).
+func serveProfiling(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("profiling", "addr", ln.Addr().String())
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // dataSource adds the lib/pq settings the service relies on unless the

@@ -1,29 +1,27 @@
-// Package bench measures the API against the database it fronts: it
-// starts a throwaway PostgreSQL and the real api binary, drives the API
-// over loopback with a bounded load generator, runs pgbench with the very
-// statements the API sends over as many connections, and prints one table.
-// It also measures what the updated_at trigger costs an UPDATE.
+// Package bench measures the API against the least it could cost: it
+// starts a throwaway PostgreSQL, the real api binary and a bare reference
+// server on the same driver and the same prepared statements, drives both
+// over loopback with one load generator, runs pgbench -M prepared on the
+// same statements, and prints throughput, latency and CPU per request of
+// each process, side by side and as ratios. It also measures what the
+// updated_at trigger costs an UPDATE.
 package bench
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
-	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/lib/pq" // database/sql driver
@@ -33,9 +31,217 @@ import (
 	"tasks/internal/store"
 )
 
+const seedRows = 10000
+
+// options are the bench command's flags.
+type options struct {
+	apiBin        string
+	dur, warmup   time.Duration
+	clients       []int
+	ops           []string
+	triggerDur    time.Duration
+	triggerRounds int
+	profileDir    string
+}
+
+// Run is the bench command. `bench reference …` is the reference server,
+// which the bench starts as a child of itself.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reference" {
+		return serveReference(ctx, args[1:], stderr)
+	}
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	pgbench, err := findPgbench()
+	if err != nil {
+		return err
+	}
+	var load1, load5, load15 float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscan(string(b), &load1, &load5, &load15)
+	}
+	cpus := 0
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		cpus = strings.Count(string(b), "\nprocessor")
+		if strings.HasPrefix(string(b), "processor") {
+			cpus++
+		}
+	}
+	fmt.Fprintf(stdout, "bench: %s UTC, %d CPUs, load average at start %.2f %.2f %.2f; %s per measurement\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04"), cpus, load1, load5, load15, o.dur)
+
+	fmt.Fprintln(stderr, "bench: starting a throwaway PostgreSQL, the API and the reference server")
+	pgOpts := []pgtemp.Option{pgtemp.WithSetting("max_connections", "300")}
+	statements := hasPgStatStatements()
+	if statements {
+		pgOpts = append(pgOpts, pgtemp.WithSetting("shared_preload_libraries", "pg_stat_statements"))
+	}
+	srv, dbURL, err := devdb.Start(ctx, io.Discard, pgOpts...)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // the bench's own queries; one session
+	if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, $1) i`, seedRows); err != nil {
+		return fmt.Errorf("bench: seed: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM ANALYZE tasks`); err != nil {
+		return fmt.Errorf("bench: vacuum: %w", err)
+	}
+	if statements {
+		if _, err := db.ExecContext(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	var postmaster int
+	if err := db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&postmaster); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if t, err := readProc(postmaster); err == nil {
+		postmaster = t.ppid // the backend's parent
+	}
+
+	maxClients := slices.Max(o.clients)
+	api, err := startAPI(ctx, o.apiBin, dbURL, maxClients, o.profileDir != "")
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	ref, err := startReference(ctx, dbURL, maxClients)
+	if err != nil {
+		return err
+	}
+	defer ref.stop()
+
+	scriptDir, err := os.MkdirTemp("", "bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scriptDir)
+
+	m := &meter{db: db, postmaster: postmaster, statements: statements}
+	fmt.Fprintln(stdout, "| operation | clients | server | req/s | p50 | p99 | server CPU µs/req | PostgreSQL CPU µs/req | load generator CPU µs/req | statements/req |")
+	fmt.Fprintln(stdout, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	var ratios []string
+	for _, op := range o.ops {
+		sf := filepath.Join(scriptDir, op+".sql")
+		if err := os.WriteFile(sf, []byte(pgbenchScripts()[op]+"\n"), 0o644); err != nil {
+			return err
+		}
+		for _, n := range o.clients {
+			fmt.Fprintf(stderr, "bench: %s at %d clients\n", op, n)
+			var prof func() error
+			if o.profileDir != "" && n == 16 && (op == "get" || op == "patch") {
+				prof = api.profile(filepath.Join(o.profileDir, op+".pprof"), o.dur)
+			}
+			a, err := m.http(ctx, api.proc, op, n, o, prof)
+			if err != nil {
+				return err
+			}
+			r, err := m.http(ctx, ref, op, n, o, nil)
+			if err != nil {
+				return err
+			}
+			p, err := m.pgbench(ctx, pgbench, dbURL, sf, n, o.dur)
+			if err != nil {
+				return err
+			}
+			for _, s := range []sample{a, r, p} {
+				fmt.Fprintf(stdout, "| %s | %d | %s |\n", op, n, s.row())
+			}
+			ratios = append(ratios, fmt.Sprintf("| %s | %d | %s | %s | %s | %s |", op, n,
+				ratio(a.rate, r.rate), ratio(a.perReq(a.server), r.perReq(r.server)), ratio(a.perReq(a.pg), p.perReq(p.pg)), ratio(a.rate, p.rate)))
+		}
+	}
+	fmt.Fprintf(stdout, "\npeak RSS: API %.1f MiB, reference %.1f MiB\n\n", mib(peakRSS(api.proc.pid())), mib(peakRSS(ref.pid())))
+	fmt.Fprintln(stdout, "| operation | clients | API/reference req/s | API/reference CPU per request | PostgreSQL CPU per request, API/pgbench | API req/s / pgbench tps |")
+	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|")
+	for _, r := range ratios {
+		fmt.Fprintln(stdout, r)
+	}
+	if o.triggerRounds > 0 {
+		fmt.Fprintln(stderr, "bench: trigger cost")
+		if err := triggerCost(ctx, stdout, m, pgbench, dbURL, scriptDir, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.apiBin, "api", "bin/api", "the api binary to measure")
+	fs.DurationVar(&o.dur, "duration", 4*time.Second, "how long each measurement runs")
+	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "load before each HTTP measurement, unmeasured (opens connections, prepares statements)")
+	clientList := fs.String("clients", "1,16,64", "concurrent clients to measure at")
+	ops := fs.String("ops", "get,list,create,patch", "operations to measure")
+	fs.DurationVar(&o.triggerDur, "trigger-duration", 4*time.Second, "how long each trigger round runs")
+	fs.IntVar(&o.triggerRounds, "trigger-rounds", 5, "rounds of the trigger comparison (0 skips it)")
+	fs.StringVar(&o.profileDir, "cpuprofile", "", "write the API's CPU profiles of get and patch at 16 clients into this directory")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(*clientList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 256 {
+			return o, fmt.Errorf("bench: bad client count %q", s)
+		}
+		o.clients = append(o.clients, n)
+	}
+	for _, op := range strings.Split(*ops, ",") {
+		if _, ok := pgbenchScripts()[op]; !ok {
+			return o, fmt.Errorf("bench: unknown operation %q", op)
+		}
+		o.ops = append(o.ops, op)
+	}
+	if o.dur < time.Second || o.triggerDur < time.Second {
+		return o, errors.New("bench: durations must be at least 1s (pgbench counts whole seconds)")
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+func findPgbench() (string, error) {
+	bin, err := pgtemp.BinDir()
+	if err != nil {
+		return "", err
+	}
+	pgbench := filepath.Join(bin, "pgbench")
+	if _, err := os.Stat(pgbench); err != nil {
+		if pgbench, err = exec.LookPath("pgbench"); err != nil {
+			return "", errors.New("bench: pgbench not found (Debian: apt-get install postgresql-contrib or postgresql)")
+		}
+	}
+	return pgbench, nil
+}
+
+// hasPgStatStatements reports whether the server binaries come with
+// pg_stat_statements, which counts the statements each request sends.
+func hasPgStatStatements() bool {
+	bin, err := pgtemp.BinDir()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(bin, "..", "lib", "pg_stat_statements.so"))
+	return err == nil
+}
+
 // pgbenchScripts are the store's own statements with pgbench variables for
-// their parameters (-M extended sends them as parameters, as lib/pq does
-// with binary_parameters): random ids over the seeded rows, a random done.
+// their parameters (-M prepared prepares them, as the store does): random
+// ids over the seeded rows, a random done.
 func pgbenchScripts() map[string]string {
 	st := store.Statements()
 	params := func(q string, vals ...string) string {
@@ -53,287 +259,125 @@ func pgbenchScripts() map[string]string {
 	}
 }
 
-const seedRows = 10000
-
-// Run is the bench command.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	apiBin := fs.String("api", "bin/api", "the api binary to measure")
-	dur := fs.Duration("duration", 5*time.Second, "how long each measurement runs")
-	clientList := fs.String("clients", "1,16,64", "concurrent clients to measure at")
-	ops := fs.String("ops", "create,get,patch,list", "operations to measure")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var clients []int
-	for _, s := range strings.Split(*clientList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 256 {
-			return fmt.Errorf("bench: bad client count %q", s)
-		}
-		clients = append(clients, n)
-	}
-	bin, err := pgtemp.BinDir()
-	if err != nil {
-		return err
-	}
-	pgbench := filepath.Join(bin, "pgbench")
-	if _, err := os.Stat(pgbench); err != nil {
-		if pgbench, err = exec.LookPath("pgbench"); err != nil {
-			return errors.New("bench: pgbench not found (Debian: apt-get install postgresql-contrib or postgresql)")
-		}
-	}
-
-	fmt.Fprintln(stderr, "bench: starting a throwaway PostgreSQL and the API")
-	srv, dbURL, err := devdb.Start(ctx, io.Discard, pgtemp.WithSetting("max_connections", "300"))
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, $1) i; VACUUM ANALYZE tasks`, seedRows); err != nil {
-		// VACUUM cannot run in the implicit transaction of a multi-statement call.
-		if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, $1) i`, seedRows); err != nil {
-			return err
-		}
-		db.ExecContext(ctx, `VACUUM ANALYZE tasks`)
-	}
-
-	maxClients := slices.Max(clients)
-	api, err := startAPI(ctx, *apiBin, dbURL, maxClients)
-	if err != nil {
-		return err
-	}
-	defer api.stop()
-
-	scriptDir, err := os.MkdirTemp("", "bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scriptDir)
-
-	fmt.Fprintln(stdout, "| operation | clients | API req/s | pgbench tps | ratio | API p50 | API p99 | API peak RSS |")
-	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|")
-	for _, op := range strings.Split(*ops, ",") {
-		script, ok := pgbenchScripts()[op]
-		if !ok {
-			return fmt.Errorf("bench: unknown operation %q", op)
-		}
-		sf := filepath.Join(scriptDir, op+".sql")
-		if err := os.WriteFile(sf, []byte(script+"\n"), 0o644); err != nil {
-			return err
-		}
-		for _, n := range clients {
-			fmt.Fprintf(stderr, "bench: %s at %d clients\n", op, n)
-			lr := load(ctx, api.base, op, n, *dur)
-			tps, err := runPgbench(ctx, pgbench, dbURL, sf, n, *dur)
-			if err != nil {
-				return err
-			}
-			rss := api.peakRSS()
-			fmt.Fprintf(stdout, "| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.1f MiB |\n",
-				op, n, lr.rate, tps, lr.rate/tps, ms(lr.p50), ms(lr.p99), float64(rss)/(1<<20))
-			if lr.errors > 0 {
-				fmt.Fprintf(stdout, "|   (%d of %d API requests failed) | | | | | | | |\n", lr.errors, lr.requests)
-			}
-		}
-	}
-
-	// The trigger's own cost: UPDATEs that change the row, with and
-	// without it, over 16 connections. Rounds alternate and each starts
-	// from a vacuumed table, so neither side inherits the other's dead
-	// rows; the median of three ratios is reported.
-	tf := filepath.Join(scriptDir, "update.sql")
-	os.WriteFile(tf, []byte("\\set id random(1, :rows)\nUPDATE \"tasks\" SET \"done\" = NOT \"done\" WHERE \"id\" = :id;\n"), 0o644)
-	var ratios []float64
-	var withs, withouts []float64
-	for range 3 {
-		var tps [2]float64
-		for i, enable := range []string{"ENABLE", "DISABLE"} {
-			if _, err := db.ExecContext(ctx, `ALTER TABLE tasks `+enable+` TRIGGER tasks_set_updated_at`); err != nil {
-				return err
-			}
-			db.ExecContext(ctx, `VACUUM tasks`)
-			if tps[i], err = runPgbench(ctx, pgbench, dbURL, tf, 16, *dur); err != nil {
-				return err
-			}
-		}
-		withs, withouts = append(withs, tps[0]), append(withouts, tps[1])
-		ratios = append(ratios, tps[0]/tps[1])
-	}
-	db.ExecContext(ctx, `ALTER TABLE tasks ENABLE TRIGGER tasks_set_updated_at`)
-	slices.Sort(ratios)
-	fmt.Fprintf(stdout, "\ntrigger cost: pgbench UPDATE at 16 clients, 3 alternating rounds: with the trigger %s tps, without %s tps; median ratio %.3f\n",
-		join(withs), join(withouts), ratios[1])
-	return nil
+// sample is one measurement of one server.
+type sample struct {
+	name             string
+	requests, errors int
+	rate             float64
+	p50, p99         time.Duration
+	avgOnly          bool // pgbench reports an average latency, not percentiles
+	// CPU used over the measurement by the server process, PostgreSQL
+	// and the load generator.
+	server, pg, gen time.Duration
+	statements      float64 // per request, from pg_stat_statements; <0 unknown
 }
 
-func join(v []float64) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = fmt.Sprintf("%.0f", x)
+func (s sample) perReq(d time.Duration) float64 {
+	if s.requests == 0 {
+		return 0
 	}
-	return strings.Join(parts, "/")
+	return float64(d.Microseconds()) / float64(s.requests)
+}
+
+func (s sample) row() string {
+	lat := fmt.Sprintf("%s | %s", ms(s.p50), ms(s.p99))
+	if s.avgOnly {
+		lat = fmt.Sprintf("%s (avg) | —", ms(s.p50))
+	}
+	srv := "—"
+	if s.server > 0 || !s.avgOnly {
+		srv = fmt.Sprintf("%.0f", s.perReq(s.server))
+	}
+	st := "—"
+	if s.statements >= 0 {
+		st = fmt.Sprintf("%.2f", s.statements)
+	}
+	errs := ""
+	if s.errors > 0 {
+		errs = fmt.Sprintf(" (%d failed)", s.errors)
+	}
+	return fmt.Sprintf("%s%s | %.0f | %s | %s | %.0f | %.0f | %s", s.name, errs, s.rate, lat, srv, s.perReq(s.pg), s.perReq(s.gen), st)
+}
+
+// ratio is a/b, or — when b is nothing to compare with.
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", a/b)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-type apiProc struct {
-	cmd  *exec.Cmd
-	base string
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// meter takes measurements against one PostgreSQL server.
+type meter struct {
+	db         *sql.DB
+	postmaster int
+	statements bool
 }
 
-func startAPI(ctx context.Context, bin, dbURL string, conns int) (*apiProc, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "DB_MAX_CONNS="+strconv.Itoa(conns))
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: start %s: %w (run 'make build' first)", bin, err)
-	}
-	go io.Copy(os.Stderr, bufio.NewReader(stderr))
-	p := &apiProc{cmd: cmd, base: "http://" + addr}
-	for i := 0; i < 200; i++ {
-		if r, err := http.Get(p.base + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return p, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	p.stop()
-	return nil, errors.New("bench: the API did not become ready")
-}
-
-func (p *apiProc) stop() {
-	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-	}
-}
-
-// peakRSS is the API process's high-water resident set (VmHWM), bytes.
-func (p *apiProc) peakRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
+// calls is how many statements pg_stat_statements has counted, the
+// bench's own reads of it aside.
+func (m *meter) calls(ctx context.Context) float64 {
+	if !m.statements {
 		return 0
 	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
+	var n float64
+	m.db.QueryRowContext(ctx, `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'`).Scan(&n)
+	return n
+}
+
+// http measures one operation on one HTTP server: a warm-up, then the
+// load, with every process's CPU read before and after.
+func (m *meter) http(ctx context.Context, p *process, op string, clients int, o options, during func() error) (sample, error) {
+	base := p.base
+	load(ctx, base, op, clients, o.warmup)
+	calls0 := m.calls(ctx)
+	srv0, pg0, gen0 := processCPU(p.pid()), serverCPU(m.postmaster), selfCPU()
+	done := make(chan error, 1)
+	if during != nil {
+		go func() { done <- during() }()
+	}
+	lr := load(ctx, base, op, clients, o.dur)
+	srv1, pg1, gen1 := processCPU(p.pid()), serverCPU(m.postmaster), selfCPU()
+	calls1 := m.calls(ctx)
+	if during != nil {
+		if err := <-done; err != nil {
+			return sample{}, err
+		}
+	}
+	if ctx.Err() != nil {
+		return sample{}, ctx.Err()
+	}
+	s := sample{
+		name: p.name, requests: lr.requests, errors: lr.errors, rate: lr.rate, p50: lr.p50, p99: lr.p99,
+		server: srv1 - srv0, pg: pg1 - pg0, gen: gen1 - gen0, statements: -1,
+	}
+	if m.statements && lr.requests > 0 {
+		s.statements = (calls1 - calls0) / float64(lr.requests)
+	}
+	return s, nil
+}
+
+// selfCPU is the CPU time this process (the load generator) has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-type loadResult struct {
-	requests, errors int
-	rate             float64
-	p50, p99         time.Duration
-}
-
-// load runs op from n clients for d over keep-alive connections.
-func load(ctx context.Context, base, op string, n int, d time.Duration) loadResult {
-	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	var (
-		mu    sync.Mutex
-		lats  []time.Duration
-		errs  int
-		wg    sync.WaitGroup
-		start = time.Now()
-		end   = start.Add(d)
-	)
-	for w := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			local := make([]time.Duration, 0, 4096)
-			bad := 0
-			for time.Now().Before(end) && ctx.Err() == nil {
-				req := request(base, op, rng)
-				t0 := time.Now()
-				res, err := client.Do(req)
-				if err != nil {
-					bad++
-					continue
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				local = append(local, time.Since(t0))
-				if res.StatusCode >= 300 {
-					bad++
-				}
-			}
-			mu.Lock()
-			lats = append(lats, local...)
-			errs += bad
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(lats)
-	r := loadResult{requests: len(lats), errors: errs, rate: float64(len(lats)) / elapsed.Seconds()}
-	if len(lats) > 0 {
-		r.p50 = lats[len(lats)/2]
-		r.p99 = lats[len(lats)*99/100]
-	}
-	return r
-}
-
-func request(base, op string, rng *rand.Rand) *http.Request {
-	var req *http.Request
-	switch op {
-	case "create":
-		req, _ = http.NewRequest("POST", base+"/tasks", strings.NewReader(`{"title":"bench"}`))
-		req.Header.Set("Content-Type", "application/json")
-	case "get":
-		req, _ = http.NewRequest("GET", fmt.Sprintf("%s/tasks/%d", base, 1+rng.IntN(seedRows)), nil)
-	case "patch":
-		body := `{"done":false}`
-		if rng.IntN(2) == 1 {
-			body = `{"done":true}`
-		}
-		req, _ = http.NewRequest("PATCH", fmt.Sprintf("%s/tasks/%d", base, 1+rng.IntN(seedRows)), strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-	case "list":
-		req, _ = http.NewRequest("GET", base+"/tasks", nil)
-	}
-	return req
-}
-
-var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
-
-func runPgbench(ctx context.Context, pgbench, dbURL, script string, clients int, d time.Duration) (float64, error) {
-	threads := min(clients, 2)
-	cmd := exec.CommandContext(ctx, pgbench, "-n", "-M", "extended", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads),
-		"-T", strconv.Itoa(int(d.Seconds())), "-D", "title=bench", "-D", "done=false", "-D", "rows="+strconv.Itoa(seedRows),
-		"-f", script, dbURL)
-	out, err := cmd.CombinedOutput()
+// withParam returns u with a query parameter set.
+func withParam(u, k, v string) string {
+	p, err := url.Parse(u)
 	if err != nil {
-		return 0, fmt.Errorf("bench: pgbench %s: %w\n%s", filepath.Base(script), err, out)
+		return u
 	}
-	m := tpsLine.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("bench: no tps in pgbench output:\n%s", out)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	q := p.Query()
+	q.Set(k, v)
+	p.RawQuery = q.Encode()
+	return p.String()
 }
