@@ -123,11 +123,6 @@ func handleGet(tasks taskStore) handler {
 	}
 }
 
-type listJSON struct {
-	Items      []taskJSON `json:"items"`
-	NextCursor *string    `json:"next_cursor"`
-}
-
 func handleList(tasks taskStore) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p, err := listParams(r.URL.RawQuery)
@@ -141,16 +136,11 @@ func handleList(tasks taskStore) handler {
 		if err != nil {
 			return err
 		}
-		out := listJSON{Items: make([]taskJSON, 0, min(len(ts), want))}
-		for i, t := range ts {
-			if i == want {
-				c := encodeCursor(ts[want-1].ID)
-				out.NextCursor = &c
-				break
-			}
-			out.Items = append(out.Items, toJSON(t))
+		next := ""
+		if len(ts) > want {
+			ts, next = ts[:want], encodeCursor(ts[want-1].ID)
 		}
-		return encode(w, http.StatusOK, "application/json", out)
+		return writePage(w, ts, next)
 	}
 }
 
@@ -276,17 +266,17 @@ func preconditionOr(v store.Version, err error) error {
 	return err
 }
 
-func writeTask(w http.ResponseWriter, status int, t store.Task) error {
-	w.Header().Set("ETag", etag(t.UpdatedAt))
-	return encode(w, status, "application/json", toJSON(t))
-}
-
 // taskID parses the {id} path segment; anything but a positive 64-bit
 // integer names no task.
 func taskID(r *http.Request) (int64, error) {
 	s := r.PathValue("id")
+	// Only the canonical form: no sign, no leading zero.
+	canonical := s != "" && s[0] >= '1' && s[0] <= '9'
+	for i := 1; canonical && i < len(s); i++ {
+		canonical = s[i] >= '0' && s[i] <= '9'
+	}
 	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+	if !canonical || err != nil {
 		return 0, newProblem(http.StatusNotFound, "no task with this id")
 	}
 	return id, nil
