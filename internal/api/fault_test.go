@@ -32,6 +32,8 @@ type loadResult struct {
 	failed    []string         // titles whose create was answered with an error
 	slowest   time.Duration
 	transport int // requests with no HTTP answer at all
+
+	done chan struct{} // closed when every worker has stopped
 }
 
 func (l *loadResult) record(status int, took time.Duration) {
@@ -44,7 +46,7 @@ func (l *loadResult) record(status int, took time.Duration) {
 // runLoad drives creates (each followed by a PATCH when it succeeded)
 // from workers until stop is closed.
 func runLoad(t *testing.T, base string, workers int, stop <-chan struct{}) *loadResult {
-	res := &loadResult{statuses: map[int]int{}, created: map[string]int64{}}
+	res := &loadResult{statuses: map[int]int{}, created: map[string]int64{}, done: make(chan struct{})}
 	client := &http.Client{Timeout: 20 * time.Second}
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -95,7 +97,7 @@ func runLoad(t *testing.T, base string, workers int, stop <-chan struct{}) *load
 		}()
 	}
 	t.Cleanup(wg.Wait)
-	go func() { <-stop; wg.Wait() }()
+	go func() { <-stop; wg.Wait(); close(res.done) }()
 	return res
 }
 
@@ -164,7 +166,9 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	close(stop)
 	close(probeStop)
-	time.Sleep(100 * time.Millisecond)
+	// A create still in flight would be in the database but in neither
+	// list: wait for every worker's last answer.
+	<-load.done
 	load.mu.Lock()
 	defer load.mu.Unlock()
 
