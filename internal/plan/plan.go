@@ -266,18 +266,14 @@ func (p *planner) propagate() error {
 			p.killed[id] = true
 		}
 	}
-	for _, a := range p.atlas {
-		for _, id := range a.kills {
-			p.killed[id] = true
-			if a.typeChange {
-				typeOnly[id] = true
-			}
-		}
-	}
 	atlasKilled := map[string]bool{}
 	for _, a := range p.atlas {
 		for _, id := range a.kills {
+			p.killed[id] = true
 			atlasKilled[id] = true
+			if a.typeChange {
+				typeOnly[id] = true
+			}
 		}
 	}
 	handled := map[string]bool{}
@@ -487,7 +483,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 	}
 	sort.SliceStable(nodes, func(i, j int) bool { return p.objectOf(nodes[i]).Name < p.objectOf(nodes[j]).Name })
 	for i, n := range nodes {
-		n.prio = priority(n, p.in.Cur, p.in.Des, i)
+		n.prio = priority(n, p.objectOf(n), i)
 	}
 	if len(p.atlas) == 0 {
 		return nodes, nil
@@ -751,12 +747,10 @@ var kindRank = map[catalog.Kind]int{
 // leaves it free: drops before Atlas's table changes (reverse kind
 // order), creates after them (kind order), then by name, as Atlas Pro
 // writes functions before triggers and triggers by name.
-func priority(n *node, cur, des *catalog.Model, i int) int {
+func priority(n *node, o *catalog.Object, i int) int {
 	if len(n.creates) == 0 {
-		o := cur.Objects[n.kills[0]]
 		return (20-rank(o.Kind))*10_000 + i
 	}
-	o := des.Objects[n.creates[0]]
 	return 10_000_000 + rank(o.Kind)*100_000 + i
 }
 
