@@ -25,8 +25,6 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
-	"entgo.io/ent/entc/gen"
-	"entgo.io/ent/entc/load"
 	"github.com/lib/pq"
 
 	"tasks/internal/atlasconf"
@@ -445,24 +443,6 @@ func lineCol(text string, offset int) (int, int) {
 	line := strings.Count(before, "\n") + 1
 	col := offset - strings.LastIndex(before, "\n")
 	return line, col
-}
-
-// LoadEnt loads the Ent schema package in dir with Ent's loader and
-// returns the tables Ent's migration would create.
-func LoadEnt(ctx context.Context, dir string) ([]*entschema.Table, error) {
-	spec, err := (&load.Config{Path: dir}).Load()
-	if err != nil {
-		return nil, fmt.Errorf("diff: load Ent schema %s: %w", dir, err)
-	}
-	g, err := gen.NewGraph(&gen.Config{Package: spec.PkgPath}, spec.Schemas...)
-	if err != nil {
-		return nil, fmt.Errorf("diff: Ent schema %s: %w", dir, err)
-	}
-	tables, err := g.Tables()
-	if err != nil {
-		return nil, fmt.Errorf("diff: Ent schema %s: %w", dir, err)
-	}
-	return tables, nil
 }
 
 // nextVersion is the UTC timestamp version for a new file, moved past the

@@ -28,3 +28,8 @@ func WithMutation(c Config, f func([]*amigrate.Change) []*amigrate.Change) Confi
 	c.mutate = f
 	return c
 }
+
+// LoadEntCache is LoadEnt with its cache in dir ("" for none).
+func LoadEntCache(ctx context.Context, schemaDir, cacheDir string) ([]*entschema.Table, error) {
+	return loadEnt(ctx, schemaDir, cacheDir)
+}
