@@ -42,6 +42,7 @@ type options struct {
 	triggerDur    time.Duration
 	triggerRounds int
 	profileDir    string
+	rounds        int
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
@@ -127,6 +128,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(scriptDir)
 
 	m := &meter{db: db, postmaster: postmaster, statements: statements}
+	fmt.Fprintf(stdout, "Each HTTP figure is the median of %d rounds, the API and the reference server alternating which goes first; pgbench runs once unthrottled and once at the API's median rate (-R), where PostgreSQL sees the same arrivals as under the API.\n\n", o.rounds)
 	fmt.Fprintln(stdout, "| operation | clients | server | req/s | p50 | p99 | server CPU µs/req | PostgreSQL CPU µs/req | load generator CPU µs/req | statements/req |")
 	fmt.Fprintln(stdout, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	var ratios []string
@@ -137,32 +139,55 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		for _, n := range o.clients {
 			fmt.Fprintf(stderr, "bench: %s at %d clients\n", op, n)
-			var prof func() error
-			if o.profileDir != "" && n == 16 && (op == "get" || op == "patch") {
-				prof = api.profile(filepath.Join(o.profileDir, op+".pprof"), o.dur)
+			var as, rs []sample
+			var spread []float64 // each round's API/reference req/s
+			for round := range o.rounds {
+				var prof func() error
+				if round == 0 && o.profileDir != "" && n == 16 && (op == "get" || op == "patch") {
+					prof = api.profile(filepath.Join(o.profileDir, op+".pprof"), o.dur)
+				}
+				measureAPI := func() error {
+					a, err := m.http(ctx, api.proc, op, n, o, prof)
+					as = append(as, a)
+					return err
+				}
+				measureRef := func() error {
+					r, err := m.http(ctx, ref, op, n, o, nil)
+					rs = append(rs, r)
+					return err
+				}
+				order := []func() error{measureAPI, measureRef}
+				if round%2 == 1 {
+					order[0], order[1] = order[1], order[0]
+				}
+				for _, f := range order {
+					if err := f(); err != nil {
+						return err
+					}
+				}
+				spread = append(spread, as[round].rate/max(rs[round].rate, 1))
 			}
-			a, err := m.http(ctx, api.proc, op, n, o, prof)
+			a, r := summarize(as), summarize(rs)
+			p, err := m.pgbench(ctx, pgbench, dbURL, sf, n, o.dur, 0)
 			if err != nil {
 				return err
 			}
-			r, err := m.http(ctx, ref, op, n, o, nil)
+			pr, err := m.pgbench(ctx, pgbench, dbURL, sf, n, o.dur, a.rate)
 			if err != nil {
 				return err
 			}
-			p, err := m.pgbench(ctx, pgbench, dbURL, sf, n, o.dur)
-			if err != nil {
-				return err
-			}
-			for _, s := range []sample{a, r, p} {
+			pu, pa := summarize([]sample{p}), summarize([]sample{pr})
+			for _, s := range []summary{a, r, pu, pa} {
 				fmt.Fprintf(stdout, "| %s | %d | %s |\n", op, n, s.row())
 			}
-			ratios = append(ratios, fmt.Sprintf("| %s | %d | %s | %s | %s | %s |", op, n,
-				ratio(a.rate, r.rate), ratio(a.perReq(a.server), r.perReq(r.server)), ratio(a.perReq(a.pg), p.perReq(p.pg)), ratio(a.rate, p.rate)))
+			ratios = append(ratios, fmt.Sprintf("| %s | %d | %s (%.2f–%.2f) | %s | %s | %s | %s |", op, n,
+				ratio(a.rate, r.rate), slices.Min(spread), slices.Max(spread), ratio(a.serverUs, r.serverUs),
+				ratio(a.pgUs, pa.pgUs), ratio(a.pgUs, pu.pgUs), ratio(a.rate, pu.rate)))
 		}
 	}
 	fmt.Fprintf(stdout, "\npeak RSS: API %.1f MiB, reference %.1f MiB\n\n", mib(peakRSS(api.proc.pid())), mib(peakRSS(ref.pid())))
-	fmt.Fprintln(stdout, "| operation | clients | API/reference req/s | API/reference CPU per request | PostgreSQL CPU per request, API/pgbench | API req/s / pgbench tps |")
-	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(stdout, "| operation | clients | API/reference req/s (rounds' range) | API/reference CPU per request | PostgreSQL CPU per request, API/pgbench at the API's rate | the same, API/pgbench unthrottled | API req/s / pgbench tps |")
+	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, r := range ratios {
 		fmt.Fprintln(stdout, r)
 	}
@@ -180,7 +205,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.apiBin, "api", "bin/api", "the api binary to measure")
-	fs.DurationVar(&o.dur, "duration", 4*time.Second, "how long each measurement runs")
+	fs.DurationVar(&o.dur, "duration", 3*time.Second, "how long each measurement runs")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of each HTTP measurement, the API and the reference alternating; medians are reported")
 	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "load before each HTTP measurement, unmeasured (opens connections, prepares statements)")
 	clientList := fs.String("clients", "1,16,64", "concurrent clients to measure at")
 	ops := fs.String("ops", "get,list,create,patch", "operations to measure")
@@ -202,6 +228,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("bench: unknown operation %q", op)
 		}
 		o.ops = append(o.ops, op)
+	}
+	if o.rounds < 1 {
+		return o, errors.New("bench: -rounds must be at least 1")
 	}
 	if o.dur < time.Second || o.triggerDur < time.Second {
 		return o, errors.New("bench: durations must be at least 1s (pgbench counts whole seconds)")
@@ -279,14 +308,54 @@ func (s sample) perReq(d time.Duration) float64 {
 	return float64(d.Microseconds()) / float64(s.requests)
 }
 
-func (s sample) row() string {
+// summary is a server's figures over its rounds: the median of each.
+type summary struct {
+	name                  string
+	rate                  float64
+	p50, p99              time.Duration
+	avgOnly               bool
+	errors                int     // in all rounds
+	serverUs, pgUs, genUs float64 // CPU µs per request
+	statements            float64 // per request; <0 unknown
+}
+
+func summarize(ss []sample) summary {
+	med := func(f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	u := summary{
+		name:       ss[0].name,
+		avgOnly:    ss[0].avgOnly,
+		rate:       med(func(s sample) float64 { return s.rate }),
+		p50:        time.Duration(med(func(s sample) float64 { return float64(s.p50) })),
+		p99:        time.Duration(med(func(s sample) float64 { return float64(s.p99) })),
+		serverUs:   med(func(s sample) float64 { return s.perReq(s.server) }),
+		pgUs:       med(func(s sample) float64 { return s.perReq(s.pg) }),
+		genUs:      med(func(s sample) float64 { return s.perReq(s.gen) }),
+		statements: med(func(s sample) float64 { return s.statements }),
+	}
+	for _, s := range ss {
+		u.errors += s.errors
+	}
+	return u
+}
+
+func (s summary) row() string {
 	lat := fmt.Sprintf("%s | %s", ms(s.p50), ms(s.p99))
 	if s.avgOnly {
 		lat = fmt.Sprintf("%s (avg) | —", ms(s.p50))
 	}
 	srv := "—"
-	if s.server > 0 || !s.avgOnly {
-		srv = fmt.Sprintf("%.0f", s.perReq(s.server))
+	if s.serverUs > 0 || !s.avgOnly {
+		srv = fmt.Sprintf("%.0f", s.serverUs)
 	}
 	st := "—"
 	if s.statements >= 0 {
@@ -296,7 +365,7 @@ func (s sample) row() string {
 	if s.errors > 0 {
 		errs = fmt.Sprintf(" (%d failed)", s.errors)
 	}
-	return fmt.Sprintf("%s%s | %.0f | %s | %s | %.0f | %.0f | %s", s.name, errs, s.rate, lat, srv, s.perReq(s.pg), s.perReq(s.gen), st)
+	return fmt.Sprintf("%s%s | %.0f | %s | %s | %.0f | %.0f | %s", s.name, errs, s.rate, lat, srv, s.pgUs, s.genUs, st)
 }
 
 // ratio is a/b, or — when b is nothing to compare with.

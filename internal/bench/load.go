@@ -243,11 +243,17 @@ var (
 // pgbench runs a pgbench script with prepared statements and measures it
 // as it does a server: PostgreSQL's CPU per transaction, and pgbench's
 // own as the load generator's.
-func (m *meter) pgbench(ctx context.Context, pgbench, dbURL, script string, clients int, d time.Duration) (sample, error) {
+// A rate > 0 throttles pgbench to that many transactions per second (-R).
+func (m *meter) pgbench(ctx context.Context, pgbench, dbURL, script string, clients int, d time.Duration, rate float64) (sample, error) {
 	threads := min(clients, 2)
-	cmd := exec.CommandContext(ctx, pgbench, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads),
-		"-T", strconv.Itoa(int(d.Seconds())), "-D", "title=bench", "-D", "done=false", "-D", "rows="+strconv.Itoa(seedRows),
-		"-f", script, dbURL)
+	args := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads),
+		"-T", strconv.Itoa(int(d.Seconds())), "-D", "title=bench", "-D", "done=false", "-D", "rows=" + strconv.Itoa(seedRows)}
+	name := "pgbench -M prepared"
+	if rate > 0 {
+		args = append(args, "-R", strconv.Itoa(int(rate)))
+		name += fmt.Sprintf(" -R %d", int(rate))
+	}
+	cmd := exec.CommandContext(ctx, pgbench, append(args, "-f", script, dbURL)...)
 	pg0 := serverCPU(m.postmaster)
 	out, err := cmd.CombinedOutput()
 	m.backendsGone(ctx)
@@ -259,7 +265,7 @@ func (m *meter) pgbench(ctx context.Context, pgbench, dbURL, script string, clie
 	if txns == nil {
 		return sample{}, errors.New("bench: unexpected pgbench output:\n" + string(out))
 	}
-	s := sample{name: "pgbench -M prepared", avgOnly: true, pg: pg1 - pg0, statements: -1}
+	s := sample{name: name, avgOnly: true, pg: pg1 - pg0, statements: -1}
 	s.requests, _ = strconv.Atoi(string(txns[1]))
 	// With no transaction done (connecting took the whole run on a
 	// crowded machine) pgbench prints no rate or latency.

@@ -62,7 +62,7 @@ ALTER TABLE tasks DISABLE TRIGGER bench_minimal_updated_at`); err != nil {
 			if _, err := m.db.ExecContext(ctx, `VACUUM tasks`); err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			s, err := m.pgbench(ctx, pgbench, dbURL, script, 16, o.triggerDur)
+			s, err := m.pgbench(ctx, pgbench, dbURL, script, 16, o.triggerDur, 0)
 			if err != nil {
 				return err
 			}
