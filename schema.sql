@@ -10,12 +10,16 @@
 --     strictly increases per row even when transactions start out of order;
 --   * an UPDATE that changes nothing leaves updated_at alone;
 --   * created_at never changes, and a client-supplied updated_at is ignored.
+-- "Changes nothing" is judged by `*=`, the row comparison of stored
+-- bytes: it works for every column type (`IS NOT DISTINCT FROM` fails on
+-- a json or point column, which has no equality operator), and a value
+-- rewritten in another form (numeric 1.0 as 1.00) counts as a change.
 CREATE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   NEW.created_at := OLD.created_at;
   NEW.updated_at := OLD.updated_at;
-  IF NEW IS NOT DISTINCT FROM OLD THEN
+  IF NEW *= OLD THEN
     RETURN NEW;
   END IF;
   NEW.updated_at := greatest(now(), OLD.updated_at + interval '1 microsecond');

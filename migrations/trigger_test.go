@@ -156,3 +156,21 @@ func TestOlderTransactionStillMovesForward(t *testing.T) {
 		t.Fatalf("updated_at %v from the older transaction is not after the committed %v", got, committed)
 	}
 }
+
+// The no-op check compares whole rows, so it must work whatever columns a
+// project adds, including types with no equality operator (json, point):
+// a change to one moves updated_at, writing the same value does not.
+func TestColumnsWithoutEquality(t *testing.T) {
+	db, id := setup(t)
+	exec(t, db, "ALTER TABLE tasks ADD COLUMN meta json, ADD COLUMN spot point")
+	exec(t, db, `UPDATE tasks SET meta = '{"a": 1}', spot = '(1,2)' WHERE id = $1`, id)
+	before := get(t, db, id)
+	exec(t, db, `UPDATE tasks SET meta = '{"a": 1}', spot = '(1,2)' WHERE id = $1`, id)
+	if same := get(t, db, id); !same.updated.Equal(before.updated) {
+		t.Fatalf("writing the same json and point moved updated_at from %v to %v", before.updated, same.updated)
+	}
+	exec(t, db, `UPDATE tasks SET meta = '{"a": 2}' WHERE id = $1`, id)
+	if after := get(t, db, id); !after.updated.After(before.updated) {
+		t.Fatalf("changing the json column left updated_at at %v", after.updated)
+	}
+}
