@@ -2,7 +2,9 @@
 // analyzers (ariga.io/atlas/sql/sqlcheck: destructive DS1xx, data-dependent
 // MF1xx, backward-incompatible BC1xx, constraint drops CD1xx, with the
 // PostgreSQL settings of sql/postgres/postgrescheck) and the project's own
-// updated_at analyzer over the newest files of a migration directory,
+// analyzers (updated_at, and the views, row-level security and privileges
+// that Atlas's table-only inspection cannot see) over the newest files of
+// a migration directory,
 // configured from atlas.hcl's lint block as the Atlas CLI configures them.
 //
 // The analyzers read, per file, each statement with the schema changes
@@ -24,6 +26,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	_ "ariga.io/atlas/sql/postgres/postgrescheck" // registers Atlas's PostgreSQL analyzers with sqlcheck
+	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
 	"ariga.io/atlas/sql/sqlclient"
 
@@ -94,12 +97,12 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
-	ua, err := NewUpdatedAt(c.Rules, c.Schema)
+	own, err := ownAnalyzers(c.Rules, c.Schema)
 	if err != nil {
 		return nil, err
 	}
-	if !ua.Skip {
-		analyzers = append(analyzers, ua)
+	for _, az := range own {
+		analyzers = append(analyzers, az)
 	}
 
 	drv, err := postgres.Open(c.DB)
@@ -115,10 +118,8 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ua.Skip {
-		if err := ua.start(ctx, c.DB); err != nil {
-			return nil, err
-		}
+	if err := startAll(ctx, own, c.DB); err != nil {
+		return nil, err
 	}
 
 	var (
@@ -133,6 +134,10 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 		cur = sf.To
 		rules := nolintRules(sf)
 		if rules.file {
+			// The next file's changes start where this one ends.
+			if err := startAll(ctx, own, c.DB); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		var fileDiags []Diagnostic
@@ -183,6 +188,45 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 		return diags, fmt.Errorf("%w: %s", ErrFindings, strings.Join(failed, "; "))
 	}
 	return diags, nil
+}
+
+// ownAnalyzer is one of the project's analyzers: they read the dev
+// database, so each takes a reading where the linted files start.
+type ownAnalyzer interface {
+	sqlcheck.NamedAnalyzer
+	start(ctx context.Context, q schema.ExecQuerier) error
+}
+
+// ownAnalyzers builds the project's analyzers from the lint block,
+// leaving out those it skips.
+func ownAnalyzers(rules *schemahcl.Resource, schemaName string) ([]ownAnalyzer, error) {
+	ua, err := NewUpdatedAt(rules, schemaName)
+	if err != nil {
+		return nil, err
+	}
+	var out []ownAnalyzer
+	if !ua.Skip {
+		out = append(out, ua)
+	}
+	for _, build := range []func(*schemahcl.Resource, string) (*snapshotAnalyzer, error){NewViewDependents, NewRowSecurity, NewPrivileges} {
+		az, err := build(rules, schemaName)
+		if err != nil {
+			return nil, err
+		}
+		if !az.Skip {
+			out = append(out, az)
+		}
+	}
+	return out, nil
+}
+
+func startAll(ctx context.Context, azs []ownAnalyzer, q schema.ExecQuerier) error {
+	for _, az := range azs {
+		if err := az.start(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // analyze runs one analyzer; a panic in it becomes an error naming it, so

@@ -38,26 +38,12 @@ type UpdatedAt struct {
 // NewUpdatedAt builds the analyzer from a lint block (its `updated_at`
 // child), as Atlas's analyzers are built.
 func NewUpdatedAt(r *schemahcl.Resource, schemaName string) (*UpdatedAt, error) {
-	az := &UpdatedAt{schema: schemaName, Error: true}
-	if r == nil {
-		return az, nil
+	az := &UpdatedAt{schema: schemaName}
+	var err error
+	az.Error, az.Skip, err = options(r, az.Name(), true)
+	if err != nil {
+		return nil, err
 	}
-	c, ok := r.Resource(az.Name())
-	if !ok {
-		return az, nil
-	}
-	var o struct {
-		Error *bool `spec:"error"`
-		Skip  bool  `spec:"skip"`
-		schemahcl.DefaultExtension
-	}
-	if err := c.As(&o); err != nil {
-		return nil, fmt.Errorf("lint: parsing updated_at options: %w", err)
-	}
-	if o.Error != nil {
-		az.Error = *o.Error
-	}
-	az.Skip = o.Skip
 	return az, nil
 }
 

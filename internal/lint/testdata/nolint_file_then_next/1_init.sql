@@ -1,0 +1,2 @@
+CREATE TABLE t (id int);
+GRANT SELECT ON t TO pg_monitor;

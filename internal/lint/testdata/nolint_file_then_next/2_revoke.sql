@@ -1,0 +1,3 @@
+-- atlas:nolint
+
+REVOKE SELECT ON t FROM pg_monitor;

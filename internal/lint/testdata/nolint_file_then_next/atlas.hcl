@@ -1,0 +1,6 @@
+// The skipped file's revoke is not reported again with the next file.
+env "test" {
+  lint {
+    latest = 2
+  }
+}

@@ -1,0 +1,11 @@
+CREATE TABLE items (id bigint, price int);
+CREATE VIEW cheap AS SELECT id, price FROM items WHERE price < 10;
+CREATE VIEW cheap_ids AS SELECT id FROM cheap;
+CREATE FUNCTION cheap_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM cheap; END;
+CREATE VIEW base AS SELECT id FROM items;
+CREATE VIEW top AS SELECT id FROM base;
+CREATE VIEW solo AS SELECT id FROM items;
+CREATE MATERIALIZED VIEW totals AS SELECT sum(price) AS total FROM items;
+CREATE VIEW totals_view AS SELECT total FROM totals;
+CREATE VIEW quiet AS SELECT id FROM items;
+CREATE VIEW quiet_top AS SELECT id FROM quiet;
