@@ -72,6 +72,16 @@ CREATE TRIGGER t_trg BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION trg();
 		{name: "function execute revoked from public", common: table + "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS 'SELECT x';\nCREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';\n",
 			b:         "REVOKE EXECUTE ON FUNCTION f(int) FROM PUBLIC; GRANT EXECUTE ON FUNCTION f(int) TO {r2}; REVOKE ALL ON PROCEDURE pr() FROM PUBLIC",
 			wantKinds: []catalog.Kind{catalog.KindPrivileges}},
+		{name: "default privileges in a schema", common: table,
+			b:         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, UPDATE ON TABLES TO {r1}; ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {r2} WITH GRANT OPTION",
+			wantKinds: []catalog.Kind{catalog.KindDefaultACL}},
+		{name: "default privileges changed", common: table,
+			a:         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {r1}; ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {r1}",
+			b:         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {r1} WITH GRANT OPTION; ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON TYPES TO {r2}",
+			wantKinds: []catalog.Kind{catalog.KindDefaultACL}},
+		{name: "default privileges database-wide and for a role", common: table,
+			b:         "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC; ALTER DEFAULT PRIVILEGES FOR ROLE {r1} GRANT SELECT ON TABLES TO {r2}; ALTER DEFAULT PRIVILEGES FOR ROLE {r2} IN SCHEMA public GRANT DELETE ON TABLES TO {r1}",
+			wantKinds: []catalog.Kind{catalog.KindDefaultACL}},
 		{name: "comments", common: trigger + "CREATE POLICY p ON t USING (true);\nCREATE STATISTICS st ON a, id FROM t;\nCREATE PROCEDURE pr(x text) LANGUAGE sql AS 'SELECT 1';\n",
 			b: `COMMENT ON FUNCTION trg() IS 'keeps t';
 COMMENT ON PROCEDURE pr(text) IS 'does it';

@@ -33,6 +33,7 @@ func inspectors() []Inspector {
 		inspectTriggerStates,
 		inspectComments,
 		inspectPrivileges,
+		inspectDefaultPrivileges,
 		// Last: it maps addresses no other object may claim.
 		inspectExtensionMembers,
 	}
@@ -258,6 +259,11 @@ objs(cat, oid, kind, name) AS (
   SELECT 'pg_publication', p.oid, 'publication', p.pubname FROM pg_publication p
   UNION ALL
   SELECT 'pg_foreign_server', s.oid, 'foreign server', s.srvname FROM pg_foreign_server s
+  UNION ALL
+  SELECT 'pg_default_acl', d.oid, 'default privileges',
+         'for ' || pg_get_userbyid(d.defaclrole) || coalesce(' in schema ' || n.nspname, '') || ' on ' || d.defaclobjtype::text
+  FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+  WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1)
 )
 SELECT o.cat, o.oid, o.kind, o.name FROM objs o
 WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = o.cat::regclass AND ext.objid = o.oid)

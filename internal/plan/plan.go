@@ -715,6 +715,9 @@ func comment(verb string, o *catalog.Object) string {
 	switch o.Kind {
 	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
 		return fmt.Sprintf("%s %q %s", verb, o.Name, o.Kind)
+	case catalog.KindDefaultACL:
+		v := map[string]string{"create": "set", "drop": "reset"}[verb]
+		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
 	case catalog.KindTrigger, catalog.KindPolicy, catalog.KindRule:
 		if verb == "drop" {
 			return fmt.Sprintf("%s %s %q from table: %q", verb, o.Kind, o.Name, o.Table)
@@ -741,6 +744,10 @@ var kindRank = map[catalog.Kind]int{
 	catalog.KindProcedure: 5, catalog.KindAggregate: 6, catalog.KindView: 7, catalog.KindMatView: 8,
 	catalog.KindIndex: 9, catalog.KindConstraint: 9, catalog.KindTrigger: 10, catalog.KindPolicy: 11,
 	catalog.KindRule: 11, catalog.KindStatistics: 12,
+	// Default privileges apply to what is created after them: reset
+	// before every other change and set after all of them, so that what
+	// the migration creates gets only the grants planned for it.
+	catalog.KindDefaultACL: 19,
 }
 
 // priority places a non-Atlas step among the others when the graph
