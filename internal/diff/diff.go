@@ -142,6 +142,17 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	res := &Result{Changes: changes}
 	if len(changes) == 0 {
+		// "Nothing to change" is a claim about every attribute too: the
+		// fingerprint, which reads them all its own way, must agree, or
+		// something the model does not see would be lost in silence.
+		ds, err := differences(ctx, des, cur, schemas)
+		if err != nil {
+			return nil, err
+		}
+		if len(ds) > 0 {
+			return nil, fmt.Errorf("diff: self-check: the desired state differs from the migration directory's in what this tool cannot migrate, nothing written:\n  %s",
+				strings.Join(ds, "\n  "))
+		}
 		fmt.Fprintln(c.Out, SyncedMessage)
 		return res, nil
 	}
@@ -302,21 +313,13 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 	}
 	// The fingerprint reads the catalog by queries of its own, so a bug
 	// in the inspector that planned the migration cannot hide itself.
-	want, err := fingerprint.Take(ctx, des, schemas)
+	ds, err := differences(ctx, des, v, schemas)
 	if err != nil {
-		return fmt.Errorf("diff: self-check: %w", err)
+		return err
 	}
-	got, err := fingerprint.Take(ctx, v, schemas)
-	if err != nil {
-		return fmt.Errorf("diff: self-check: %w", err)
-	}
-	if ds := fingerprint.Compare(want, got); len(ds) > 0 {
-		lines := make([]string, len(ds))
-		for i, d := range ds {
-			lines[i] = d.String()
-		}
+	if len(ds) > 0 {
 		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s",
-			strings.Join(lines, "\n  "))
+			strings.Join(ds, "\n  "))
 	}
 	rest, err := plan(ctx, v, des, schemas, def)
 	if err != nil {
@@ -331,6 +334,24 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 			strings.Join(left, "\n  "))
 	}
 	return nil
+}
+
+// differences compares the fingerprints of two databases, one line per
+// object attribute that differs.
+func differences(ctx context.Context, want, got *sql.DB, schemas []string) ([]string, error) {
+	wp, err := fingerprint.Take(ctx, want, schemas)
+	if err != nil {
+		return nil, fmt.Errorf("diff: self-check: %w", err)
+	}
+	gp, err := fingerprint.Take(ctx, got, schemas)
+	if err != nil {
+		return nil, fmt.Errorf("diff: self-check: %w", err)
+	}
+	var lines []string
+	for _, d := range fingerprint.Compare(wp, gp) {
+		lines = append(lines, d.String())
+	}
+	return lines, nil
 }
 
 // execPlan runs the planned statements on db, in one transaction or

@@ -25,7 +25,7 @@ import (
 // TestScenarioFiles runs every testdata/scenarios/*.txtar: the desired
 // SQL before (built into the migration directory first) and after, and
 // the migration the diff must write between them, or the error it must
-// refuse with. Each written file is checked four ways: it is the
+// refuse with (and then write nothing). Each written file is checked four ways: it is the
 // expected text, it applies, the next diff finds nothing, and the
 // migrated database's catalog equals that of a database built straight
 // from the desired SQL.
@@ -153,6 +153,10 @@ func (sc *fileScenario) run(t *testing.T) {
 	if sc.wantErr != "" {
 		if err == nil || !strings.Contains(err.Error(), sc.wantErr) {
 			t.Fatalf("err = %v; want one containing %q", err, sc.wantErr)
+		}
+		// A refused diff writes nothing.
+		if written, _ := filepath.Glob(filepath.Join(dirPath, "*_after.sql")); len(written) > 0 {
+			t.Fatalf("a refused diff wrote %v", written)
 		}
 		return
 	}
