@@ -218,12 +218,19 @@ func (m *Model) aclTarget(cat, kind, schema, name, extra string) (target, cols s
 // parentOf returns the model's object at a catalog address. A column
 // that the model does not hold as an object of its own (a view's) gets
 // one made up from its relation, so that its comment or privileges can
-// depend on the relation; nil when the model has neither.
+// depend on the relation, and the sequence of an identity or serial
+// column one that goes with its column; nil when the model has neither.
 func (m *Model) parentOf(a Addr, relname, col string) *Object {
 	if id, ok := m.Lookup(a); ok {
 		return m.Objects[id]
 	}
-	if a.Catalog != "pg_class" || a.Sub == 0 {
+	switch {
+	case a.Catalog != "pg_class":
+		return nil
+	case a.Sub == 0:
+		if o, ok := m.owned[a.OID]; ok {
+			return o
+		}
 		return nil
 	}
 	rel := m.relation(a.OID)

@@ -54,7 +54,8 @@ func (m *Model) relation(oid uint32) *Object {
 
 // inspectTableAttrs adds the attributes of the model's tables that
 // Atlas's table diff does not plan: row-level security, storage
-// parameters, replica identity and column statistics targets. Each is
+// parameters, replica identity and the column attributes of
+// columnAttrs. Each is
 // an object only when it differs from PostgreSQL's default, so a table
 // left at the defaults has none and a dropped attribute is a reset.
 func inspectTableAttrs(ctx context.Context, q Querier, m *Model) error {
@@ -106,42 +107,187 @@ ORDER BY n.nspname, c.relname`, pqArray(m.Schemas))
 		return fmt.Errorf("catalog: table attributes: %w", err)
 	}
 
-	crows, err := q.QueryContext(ctx, `
-SELECT a.attrelid, a.attnum, a.attname, a.attstattarget
+	cols, err := m.columnAttrs(ctx, q)
+	if err != nil {
+		return err
+	}
+	add = append(add, cols...)
+	for _, o := range add {
+		if err := m.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storageNames are attstorage's letters as SET STORAGE spells them.
+var storageNames = map[string]string{"p": "PLAIN", "e": "EXTERNAL", "x": "EXTENDED", "m": "MAIN"}
+
+// columnAttrs reads the attributes of table columns that Atlas's table
+// diff does not plan, each an object only when it is not PostgreSQL's
+// default: the statistics target, the storage mode (the type's own is
+// the default), the compression method, and the per-column options
+// (n_distinct, n_distinct_inherited).
+func (m *Model) columnAttrs(ctx context.Context, q Querier) ([]*Object, error) {
+	rows, err := q.QueryContext(ctx, `
+SELECT a.attrelid, a.attnum, a.attname, coalesce(a.attstattarget, -1), a.attstorage::text, t.typstorage::text,
+       a.attcompression::text,
+       coalesce((SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o
+                 -- an internal option some builds stamp on every column
+                 WHERE o NOT LIKE 'pg\_attver=%'), '{}')
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
 WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-  AND coalesce(a.attstattarget, -1) >= 0
+  AND (coalesce(a.attstattarget, -1) >= 0 OR a.attstorage <> t.typstorage OR a.attcompression <> ''
+       OR a.attoptions IS NOT NULL)
 ORDER BY 1, 2`, pqArray(m.Schemas))
 	if err != nil {
-		return fmt.Errorf("catalog: statistics targets: %w", err)
+		return nil, fmt.Errorf("catalog: column attributes: %w", err)
 	}
-	defer crows.Close()
-	for crows.Next() {
+	defer rows.Close()
+	var add []*Object
+	for rows.Next() {
 		var (
-			oid         uint32
-			attnum      int32
-			col         string
-			target      int
-			parent, tbl *Object
+			oid                           uint32
+			attnum                        int32
+			col, storage, typStorage, cmp string
+			target                        int
+			opts                          []string
 		)
-		if err := crows.Scan(&oid, &attnum, &col, &target); err != nil {
-			return fmt.Errorf("catalog: statistics targets: %w", err)
+		if err := rows.Scan(&oid, &attnum, &col, &target, &storage, &typStorage, &cmp, pq.Array(&opts)); err != nil {
+			return nil, fmt.Errorf("catalog: column attributes: %w", err)
 		}
 		parentID, ok := m.Lookup(Addr{"pg_class", oid, attnum})
-		if !ok {
+		tbl := m.relation(oid)
+		if !ok || tbl == nil {
 			continue
 		}
-		if parent, tbl = m.Objects[parentID], m.relation(oid); tbl == nil {
-			continue
+		parent := m.Objects[parentID]
+		alter := "ALTER TABLE " + m.Qualify(tbl.Schema, tbl.Name) + " ALTER COLUMN " + QuoteIdent(col) + " "
+		if target >= 0 {
+			add = append(add, m.attr(KindColumnStats, parent, strconv.Itoa(target),
+				[]string{alter + "SET STATISTICS " + strconv.Itoa(target)}, []string{alter + "SET STATISTICS -1"}))
 		}
-		alter := "ALTER TABLE " + m.Qualify(tbl.Schema, tbl.Name) + " ALTER COLUMN " + QuoteIdent(col) + " SET STATISTICS "
-		add = append(add, m.attr(KindColumnStats, parent, strconv.Itoa(target),
-			[]string{alter + strconv.Itoa(target)}, []string{alter + "-1"}))
+		if storage != typStorage {
+			// PostgreSQL 15 has no SET STORAGE DEFAULT: the type's own
+			// mode is named.
+			add = append(add, retyped(m.attr(KindColumnStorage, parent, storageNames[storage],
+				[]string{alter + "SET STORAGE " + storageNames[storage]}, []string{alter + "SET STORAGE " + storageNames[typStorage]})))
+		}
+		if cmp != "" {
+			method := map[string]string{"p": "pglz", "l": "lz4"}[cmp]
+			if method == "" {
+				return nil, fmt.Errorf("catalog: column %s.%s: unknown compression method %q", tbl.Name, col, cmp)
+			}
+			add = append(add, retyped(m.attr(KindCompression, parent, method,
+				[]string{alter + "SET COMPRESSION " + method}, []string{alter + "SET COMPRESSION DEFAULT"})))
+		}
+		if len(opts) > 0 {
+			add = append(add, m.columnOptions(parent, alter, opts))
+		}
 	}
-	if err := crows.Err(); err != nil {
-		return fmt.Errorf("catalog: statistics targets: %w", err)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: column attributes: %w", err)
+	}
+	return add, nil
+}
+
+// retyped marks a column attribute that a change of the column's type
+// resets.
+func retyped(o *Object) *Object {
+	for i := range o.Deps {
+		o.Deps[i].Retype = true
+	}
+	return o
+}
+
+// columnOptions is a column's options (ALTER COLUMN … SET (n_distinct =
+// …)); alter is "ALTER TABLE t ALTER COLUMN c ". A change resets the
+// options that went and sets those that are new or changed.
+func (m *Model) columnOptions(parent *Object, alter string, opts []string) *Object {
+	vals := map[string]string{}
+	keys := make([]string, 0, len(opts))
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		vals[k] = v
+		keys = append(keys, k)
+	}
+	set := func(keys []string) string {
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + " = " + vals[k]
+		}
+		return alter + "SET (" + strings.Join(parts, ", ") + ")"
+	}
+	reset := func(keys []string) string { return alter + "RESET (" + strings.Join(keys, ", ") + ")" }
+	o := m.attr(KindColumnOptions, parent, strings.Join(opts, "\n"), []string{set(keys)}, []string{reset(keys)})
+	o.Alter = func(from *Object) ([]string, bool) {
+		old := map[string]string{}
+		var gone, changed []string
+		for _, l := range strings.Split(from.Def, "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			old[k] = v
+			if _, ok := vals[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		for _, k := range keys {
+			if v, ok := old[k]; !ok || v != vals[k] {
+				changed = append(changed, k)
+			}
+		}
+		var s []string
+		if len(gone) > 0 {
+			s = append(s, reset(gone))
+		}
+		if len(changed) > 0 {
+			s = append(s, set(changed))
+		}
+		return s, true
+	}
+	return o
+}
+
+// inspectViewDefaults adds the column defaults of views (ALTER VIEW …
+// ALTER COLUMN … SET DEFAULT), which an INSERT through the view uses.
+// CREATE OR REPLACE VIEW keeps them; a re-created view loses them, and
+// they are set again after it.
+func inspectViewDefaults(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, `
+SELECT c.oid, a.attnum, c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attrdef d
+JOIN pg_class c ON c.oid = d.adrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.adnum
+WHERE n.nspname = ANY($1) AND c.relkind = 'v'
+ORDER BY n.nspname, c.relname, a.attnum`, pqArray(m.Schemas))
+	if err != nil {
+		return fmt.Errorf("catalog: view column defaults: %w", err)
+	}
+	defer rows.Close()
+	var add []*Object
+	for rows.Next() {
+		var (
+			oid             uint32
+			attnum          int32
+			view, col, expr string
+		)
+		if err := rows.Scan(&oid, &attnum, &view, &col, &expr); err != nil {
+			return fmt.Errorf("catalog: view column defaults: %w", err)
+		}
+		v := m.relation(oid)
+		parent := m.parentOf(Addr{"pg_class", oid, attnum}, view, col)
+		if v == nil || parent == nil {
+			continue
+		}
+		alter := "ALTER VIEW " + m.Qualify(v.Schema, v.Name) + " ALTER COLUMN " + QuoteIdent(col) + " "
+		add = append(add, m.attr(KindViewDefault, parent, expr,
+			[]string{alter + "SET DEFAULT " + expr}, []string{alter + "DROP DEFAULT"}))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: view column defaults: %w", err)
 	}
 	for _, o := range add {
 		if err := m.Add(o); err != nil {

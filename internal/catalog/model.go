@@ -44,6 +44,10 @@ const (
 	KindTableOptions  Kind = "storage parameters"
 	KindReplica       Kind = "replica identity"
 	KindColumnStats   Kind = "statistics target"
+	KindColumnStorage Kind = "storage"
+	KindCompression   Kind = "compression"
+	KindColumnOptions Kind = "column options"
+	KindViewDefault   Kind = "default"
 	KindTriggerState  Kind = "trigger state"
 	KindDefaultACL    Kind = "default privileges"
 	KindEventTrigger  Kind = "event trigger"
@@ -69,6 +73,10 @@ type Dep struct {
 	// with its table, a comment with its object), so the planner never
 	// drops it explicitly after that.
 	Auto bool
+	// Retype: a change of the needed column's type undoes this object
+	// (PostgreSQL resets a column's storage mode and compression to the
+	// new type's), so it is set again after one.
+	Retype bool
 }
 
 // Object is one schema object, or one attribute of an object that
@@ -152,11 +160,16 @@ type Model struct {
 	Default string
 	Objects map[string]*Object
 	addrs   map[Addr]string
+	// owned are the sequences of identity and serial columns, by OID:
+	// not objects of the model (their column creates and drops them),
+	// but what their privileges and comments belong to.
+	owned map[uint32]*Object
 }
 
 // NewModel returns an empty model of the given schemas.
 func NewModel(schemas []string, def string) *Model {
-	return &Model{Schemas: schemas, Default: def, Objects: map[string]*Object{}, addrs: map[Addr]string{}}
+	return &Model{Schemas: schemas, Default: def, Objects: map[string]*Object{}, addrs: map[Addr]string{},
+		owned: map[uint32]*Object{}}
 }
 
 // Add puts o in the model; an ID or catalog address seen twice is an

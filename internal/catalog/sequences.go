@@ -46,7 +46,7 @@ LEFT JOIN LATERAL (
   JOIN pg_namespace tn ON tn.oid = tc.relnamespace
   JOIN pg_attribute a ON a.attrelid = tc.oid AND a.attnum = d.refobjsubid
   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
-    AND d.deptype = 'a' AND d.refobjsubid > 0
+    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
 ) o ON true
 WHERE n.nspname = ANY($1) AND c.relkind = 'S' AND `+fmt.Sprintf(extOwned, "pg_class", "c.oid")+`
 ORDER BY 1, 2`, pqArray(m.Schemas))
@@ -67,6 +67,12 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 			return fmt.Errorf("catalog: sequences: %w", err)
 		}
 		if identity || serial(name, defaults) {
+			if otable != "" {
+				// Its privileges and comment are set apart from the
+				// column, after it, and go with it.
+				m.owned[oid] = &Object{ID: ID(KindSequence, schema, name), Kind: KindSequence, Schema: schema, Name: name,
+					Deps: []Dep{{ID: ID(KindColumn, oschema, otable, ocol), Auto: true}}}
+			}
 			continue
 		}
 		qname := m.Qualify(schema, name)

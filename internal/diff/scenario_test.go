@@ -25,10 +25,10 @@ import (
 // TestScenarioFiles runs every testdata/scenarios/*.txtar: the desired
 // SQL before (built into the migration directory first) and after, and
 // the migration the diff must write between them, or the error it must
-// refuse with (and then write nothing). Each written file is checked four ways: it is the
-// expected text, it applies, the next diff finds nothing, and the
-// migrated database's catalog equals that of a database built straight
-// from the desired SQL.
+// refuse with (and then write nothing). Each written file is checked
+// four ways: it is the expected text, it applies, the next diff finds
+// nothing, and the migrated database's catalog equals that of a
+// database built straight from the desired SQL.
 //
 // With -update, a scenario whose migration differs gets the produced one
 // written into its want.sql section instead (review it before committing).

@@ -285,7 +285,7 @@ func (p *planner) propagate() error {
 				continue
 			}
 			for _, dep := range d.Deps {
-				if !p.killed[dep.ID] || (dep.Auto && typeOnly[dep.ID]) {
+				if !p.killed[dep.ID] || (dep.Auto && typeOnly[dep.ID] && !dep.Retype) {
 					continue
 				}
 				gone, err := p.invalidate(d, dep, atlasKilled)
