@@ -371,7 +371,15 @@ func execPlan(ctx context.Context, db *sql.DB, changes []*amigrate.Change, inTx 
 	}
 	for _, ch := range changes {
 		if _, err := ex.ExecContext(ctx, ch.Cmd); err != nil {
-			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s", err, ch.Cmd)
+			hint := ""
+			if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == "42804" {
+				// datatype_mismatch: a type change with no implicit cast,
+				// which only the user can say how to convert.
+				hint = "\n  PostgreSQL has no implicit conversion for this type change: write it by hand" +
+					" (ALTER COLUMN … TYPE … USING <expression>, or add a column, copy, drop the old one)"
+			}
+			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s%s",
+				err, ch.Cmd, hint)
 		}
 	}
 	if tx != nil {
