@@ -29,8 +29,9 @@ var defaclObjects = map[string]string{"r": "TABLES", "S": "SEQUENCES", "f": "FUN
 //
 // A change is planned as a drop (back to the defaults) and a create, not
 // in place: the planner drops them before and creates them after every
-// other change, so objects the migration creates get no default grant
-// the desired state did not give them; what they should have is granted
+// other change (the unchanged ones too when the migration creates
+// objects), so objects the migration creates get no default grant the
+// desired state did not give them; what they should have is granted
 // explicitly by their own privileges.
 func inspectDefaultPrivileges(ctx context.Context, q Querier, m *Model) error {
 	rows, err := q.QueryContext(ctx, `

@@ -54,6 +54,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err := p.propagate(); err != nil {
 		return nil, err
 	}
+	p.defaultACLsAround()
 	nodes, err := p.nodes(ctx)
 	if err != nil {
 		return nil, err
@@ -138,6 +139,61 @@ func (p *planner) actions() error {
 		}
 	}
 	return nil
+}
+
+// aclKinds are the kinds whose new objects take default privileges.
+var aclKinds = map[catalog.Kind]bool{
+	catalog.KindSchema: true, catalog.KindTable: true, catalog.KindView: true, catalog.KindMatView: true,
+	catalog.KindSequence: true, catalog.KindFunction: true, catalog.KindProcedure: true, catalog.KindAggregate: true,
+	catalog.KindEnum: true, catalog.KindDomain: true, catalog.KindComposite: true, catalog.KindRange: true,
+}
+
+// defaultACLsAround resets every default privileges entry at the start
+// of a migration that creates objects, and sets it again at the end
+// (their rank puts them there), also the entries that do not change. An
+// entry in force while an object is created grants on it what the
+// desired state may not (schema.sql may create the object before the
+// entry); created outside every entry, each object gets PostgreSQL's
+// built-in privileges and then exactly the grants planned for it.
+func (p *planner) defaultACLsAround() {
+	if !p.createsObjects() {
+		return
+	}
+	for id, c := range p.in.Cur.Objects {
+		if c.Kind != catalog.KindDefaultACL || p.act[id] != none {
+			continue
+		}
+		if _, ok := p.in.Des.Objects[id]; ok {
+			p.act[id] = replace
+		}
+	}
+}
+
+// createsObjects reports whether the migration creates an object that
+// default privileges apply to: a table (with the sequences of its
+// identity and serial columns), a column that may bring a sequence, or
+// one of aclKinds.
+func (p *planner) createsObjects() bool {
+	for id, a := range p.act {
+		if a == create || a == replace || a == recreate {
+			if o := p.in.Des.Objects[id]; o != nil && aclKinds[o.Kind] {
+				return true
+			}
+		}
+	}
+	for _, c := range p.in.Changes {
+		switch c := c.(type) {
+		case *schema.AddTable:
+			return true
+		case *schema.ModifyTable:
+			for _, mc := range c.Changes {
+				if _, ok := mc.(*schema.AddColumn); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // atlasChanges splits Atlas's changes into single-table pieces and
