@@ -123,14 +123,15 @@ ORDER BY n.nspname, c.relname`, pqArray(m.Schemas))
 // storageNames are attstorage's letters as SET STORAGE spells them.
 var storageNames = map[string]string{"p": "PLAIN", "e": "EXTERNAL", "x": "EXTENDED", "m": "MAIN"}
 
-// columnAttrs reads the attributes of table columns that Atlas's table
-// diff does not plan, each an object only when it is not PostgreSQL's
+// columnAttrs reads the attributes of table and materialized view
+// columns that Atlas's table diff does not plan, each an object only when it is not PostgreSQL's
 // default: the statistics target, the storage mode (the type's own is
 // the default), the compression method, and the per-column options
 // (n_distinct, n_distinct_inherited).
 func (m *Model) columnAttrs(ctx context.Context, q Querier) ([]*Object, error) {
 	rows, err := q.QueryContext(ctx, `
-SELECT a.attrelid, a.attnum, a.attname, coalesce(a.attstattarget, -1), a.attstorage::text, t.typstorage::text,
+SELECT a.attrelid, a.attnum, c.relname, c.relkind::text, a.attname, coalesce(a.attstattarget, -1),
+       a.attstorage::text, t.typstorage::text,
        a.attcompression::text,
        coalesce((SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o
                  -- an internal option some builds stamp on every column
@@ -139,7 +140,7 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
-WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
   AND (coalesce(a.attstattarget, -1) >= 0 OR a.attstorage <> t.typstorage OR a.attcompression <> ''
        OR a.attoptions IS NOT NULL)
 ORDER BY 1, 2`, pqArray(m.Schemas))
@@ -150,22 +151,26 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 	var add []*Object
 	for rows.Next() {
 		var (
-			oid                           uint32
-			attnum                        int32
-			col, storage, typStorage, cmp string
-			target                        int
-			opts                          []string
+			oid                                         uint32
+			attnum                                      int32
+			rel, relkind, col, storage, typStorage, cmp string
+			target                                      int
+			opts                                        []string
 		)
-		if err := rows.Scan(&oid, &attnum, &col, &target, &storage, &typStorage, &cmp, pq.Array(&opts)); err != nil {
+		if err := rows.Scan(&oid, &attnum, &rel, &relkind, &col, &target, &storage, &typStorage, &cmp, pq.Array(&opts)); err != nil {
 			return nil, fmt.Errorf("catalog: column attributes: %w", err)
 		}
-		parentID, ok := m.Lookup(Addr{"pg_class", oid, attnum})
-		tbl := m.relation(oid)
-		if !ok || tbl == nil {
+		// A materialized view's columns are not objects of the model:
+		// parentOf makes one up that goes with the view, so the
+		// attributes are set again when the view is re-created.
+		parent, tbl := m.parentOf(Addr{"pg_class", oid, attnum}, rel, col), m.relation(oid)
+		if parent == nil || tbl == nil {
 			continue
 		}
-		parent := m.Objects[parentID]
 		alter := "ALTER TABLE " + m.Qualify(tbl.Schema, tbl.Name) + " ALTER COLUMN " + QuoteIdent(col) + " "
+		if relkind == "m" {
+			alter = "ALTER MATERIALIZED VIEW " + m.Qualify(tbl.Schema, tbl.Name) + " ALTER COLUMN " + QuoteIdent(col) + " "
+		}
 		if target >= 0 {
 			add = append(add, m.attr(KindColumnStats, parent, strconv.Itoa(target),
 				[]string{alter + "SET STATISTICS " + strconv.Itoa(target)}, []string{alter + "SET STATISTICS -1"}))
