@@ -228,30 +228,7 @@ func (m *Model) columnOptions(parent *Object, alter string, opts []string) *Obje
 	}
 	reset := func(keys []string) string { return alter + "RESET (" + strings.Join(keys, ", ") + ")" }
 	o := m.attr(KindColumnOptions, parent, strings.Join(opts, "\n"), []string{set(keys)}, []string{reset(keys)})
-	o.Alter = func(from *Object) ([]string, bool) {
-		old := map[string]string{}
-		var gone, changed []string
-		for _, l := range strings.Split(from.Def, "\n") {
-			k, v, _ := strings.Cut(l, "=")
-			old[k] = v
-			if _, ok := vals[k]; !ok {
-				gone = append(gone, k)
-			}
-		}
-		for _, k := range keys {
-			if v, ok := old[k]; !ok || v != vals[k] {
-				changed = append(changed, k)
-			}
-		}
-		var s []string
-		if len(gone) > 0 {
-			s = append(s, reset(gone))
-		}
-		if len(changed) > 0 {
-			s = append(s, set(changed))
-		}
-		return s, true
-	}
+	o.Alter = alterOptions(keys, vals, set, reset)
 	return o
 }
 
@@ -332,6 +309,36 @@ const rlsFormat = "enabled=%t forced=%t"
 func rlsDef(rls, force bool) string { return fmt.Sprintf(rlsFormat, rls, force) }
 
 // plainOption is a storage parameter value that needs no quotes.
+// alterOptions changes a set of key=value options (one per line of the
+// Def) into keys/vals: RESET for the keys that went, SET for those that
+// are new or changed.
+func alterOptions(keys []string, vals map[string]string, set, reset func([]string) string) func(*Object) ([]string, bool) {
+	return func(from *Object) ([]string, bool) {
+		var gone, changed []string
+		old := map[string]string{}
+		for _, l := range strings.Split(from.Def, "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			old[k] = v
+			if _, ok := vals[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		for _, k := range keys {
+			if v, ok := old[k]; !ok || v != vals[k] {
+				changed = append(changed, k)
+			}
+		}
+		var s []string
+		if len(gone) > 0 {
+			s = append(s, reset(gone))
+		}
+		if len(changed) > 0 {
+			s = append(s, set(changed))
+		}
+		return s, true
+	}
+}
+
 var plainOption = regexp.MustCompile(`^(-?[0-9]+(\.[0-9]+)?|[a-z_][a-z0-9_]*)$`)
 
 // storageObject is a table's storage parameters (reloptions, and its
@@ -362,30 +369,7 @@ func (m *Model) storageObject(t *Object, name string, opts []string) *Object {
 	}
 	def := strings.Join(opts, "\n")
 	o := m.attr(KindTableOptions, t, def, []string{set(keys)}, []string{reset(keys)})
-	o.Alter = func(from *Object) ([]string, bool) {
-		var gone, changed []string
-		old := map[string]string{}
-		for _, l := range strings.Split(from.Def, "\n") {
-			k, v, _ := strings.Cut(l, "=")
-			old[k] = v
-			if _, ok := vals[k]; !ok {
-				gone = append(gone, k)
-			}
-		}
-		for _, k := range keys {
-			if v, ok := old[k]; !ok || v != vals[k] {
-				changed = append(changed, k)
-			}
-		}
-		var s []string
-		if len(gone) > 0 {
-			s = append(s, reset(gone))
-		}
-		if len(changed) > 0 {
-			s = append(s, set(changed))
-		}
-		return s, true
-	}
+	o.Alter = alterOptions(keys, vals, set, reset)
 	return o
 }
 

@@ -178,6 +178,30 @@ func (m *Model) add(o *Object) error {
 	return m.Add(o)
 }
 
+// schemaScoped are the catalogs whose objects have just a name and a
+// schema, listed by unclaimed alike: catalog, kind, name column, schema
+// column.
+var schemaScoped = [][4]string{
+	{"pg_statistic_ext", "statistics", "stxname", "stxnamespace"},
+	{"pg_operator", "operator", "oprname", "oprnamespace"},
+	{"pg_opclass", "operator class", "opcname", "opcnamespace"},
+	{"pg_opfamily", "operator family", "opfname", "opfnamespace"},
+	{"pg_collation", "collation", "collname", "collnamespace"},
+	{"pg_conversion", "conversion", "conname", "connamespace"},
+	{"pg_ts_config", "text search configuration", "cfgname", "cfgnamespace"},
+	{"pg_ts_dict", "text search dictionary", "dictname", "dictnamespace"},
+}
+
+// namedInSchema is unclaimed's query part for schemaScoped.
+func namedInSchema() string {
+	var b strings.Builder
+	for _, c := range schemaScoped {
+		fmt.Fprintf(&b, "  UNION ALL\n  SELECT '%[1]s', o.oid, '%[2]s', n.nspname || '.' || o.%[3]s\n  FROM %[1]s o JOIN pg_namespace n ON n.oid = o.%[4]s WHERE n.nspname = ANY($1)\n",
+			c[0], c[1], c[2], c[3])
+	}
+	return b.String()
+}
+
 // unclaimed fails naming every object of the managed schemas (and every
 // database-wide object a migration could create) that no inspector put
 // in the model: a diff that cannot see an object must not pretend it
@@ -221,31 +245,7 @@ objs(cat, oid, kind, name) AS (
   SELECT 'pg_rewrite', r.oid, 'rule', n.nspname || '.' || c.relname || '.' || r.rulename
   FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = ANY($1) AND r.rulename <> '_RETURN'
-  UNION ALL
-  SELECT 'pg_statistic_ext', s.oid, 'statistics', n.nspname || '.' || s.stxname
-  FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_operator', o.oid, 'operator', n.nspname || '.' || o.oprname
-  FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_opclass', o.oid, 'operator class', n.nspname || '.' || o.opcname
-  FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_opfamily', o.oid, 'operator family', n.nspname || '.' || o.opfname
-  FROM pg_opfamily o JOIN pg_namespace n ON n.oid = o.opfnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_collation', o.oid, 'collation', n.nspname || '.' || o.collname
-  FROM pg_collation o JOIN pg_namespace n ON n.oid = o.collnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_conversion', o.oid, 'conversion', n.nspname || '.' || o.conname
-  FROM pg_conversion o JOIN pg_namespace n ON n.oid = o.connamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_ts_config', o.oid, 'text search configuration', n.nspname || '.' || o.cfgname
-  FROM pg_ts_config o JOIN pg_namespace n ON n.oid = o.cfgnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
-  SELECT 'pg_ts_dict', o.oid, 'text search dictionary', n.nspname || '.' || o.dictname
-  FROM pg_ts_dict o JOIN pg_namespace n ON n.oid = o.dictnamespace WHERE n.nspname = ANY($1)
-  UNION ALL
+`+namedInSchema()+`  UNION ALL
   SELECT 'pg_namespace', n.oid, 'schema', n.nspname FROM pg_namespace n
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'atlas_schema_revisions')
     AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'

@@ -3,6 +3,8 @@ package catalog_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -465,6 +467,29 @@ CREATE VIEW v AS SELECT s, st FROM t;`)
 	for _, id := range m.IDs() {
 		if strings.HasPrefix(id, "sequence public.t_") {
 			t.Errorf("%s: a serial or identity sequence is Atlas's column, not an object", id)
+		}
+	}
+}
+
+// Objects no inspector models are refused by kind and name, never left
+// out: one of each schema-scoped kind the tool does not diff.
+func TestUnclaimedRefusedByName(t *testing.T) {
+	db := kindBuild(t, `
+CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same);
+CREATE OPERATOR FAMILY fam USING btree;
+CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TEXT SEARCH DICTIONARY words (TEMPLATE = simple);
+CREATE TEXT SEARCH CONFIGURATION docs (COPY = english);`)
+	_, err := catalog.Inspect(context.Background(), db, []string{"public"}, "public")
+	var ue *catalog.UnsupportedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("Inspect = %v, want an UnsupportedError", err)
+	}
+	for _, want := range []string{"operator public.===", "operator family public.fam", "collation public.nocase",
+		"text search dictionary public.words", "text search configuration public.docs"} {
+		if !slices.Contains(ue.Objects, want) {
+			t.Errorf("%q not named in %v", want, ue.Objects)
 		}
 	}
 }
