@@ -122,60 +122,54 @@ func fixRenames(stmt string, changes schema.Changes) schema.Changes {
 		return changes
 	}
 	if r.column == "" {
-		drop, add := -1, -1
-		for i, c := range changes {
-			switch c := c.(type) {
-			case *schema.DropTable:
-				if c.T.Name == r.table {
-					drop = i
-				}
-			case *schema.AddTable:
-				if c.T.Name == r.to {
-					add = i
-				}
-			}
-		}
-		if drop == -1 || add == -1 {
-			return changes
-		}
-		out := schema.Changes{&schema.RenameTable{From: changes[drop].(*schema.DropTable).T, To: changes[add].(*schema.AddTable).T}}
-		for i, c := range changes {
-			if i != drop && i != add {
-				out = append(out, c)
-			}
-		}
-		return out
+		return asRename(changes, func(c schema.Change) bool {
+			d, ok := c.(*schema.DropTable)
+			return ok && d.T.Name == r.table
+		}, func(c schema.Change) bool {
+			a, ok := c.(*schema.AddTable)
+			return ok && a.T.Name == r.to
+		}, func(d, a schema.Change) schema.Change {
+			return &schema.RenameTable{From: d.(*schema.DropTable).T, To: a.(*schema.AddTable).T}
+		})
 	}
 	for _, c := range changes {
-		m, ok := c.(*schema.ModifyTable)
-		if !ok || m.T.Name != r.table {
-			continue
+		if m, ok := c.(*schema.ModifyTable); ok && m.T.Name == r.table {
+			m.Changes = asRename(m.Changes, func(c schema.Change) bool {
+				d, ok := c.(*schema.DropColumn)
+				return ok && d.C.Name == r.column
+			}, func(c schema.Change) bool {
+				a, ok := c.(*schema.AddColumn)
+				return ok && a.C.Name == r.to
+			}, func(d, a schema.Change) schema.Change {
+				return &schema.RenameColumn{From: d.(*schema.DropColumn).C, To: a.(*schema.AddColumn).C}
+			})
 		}
-		drop, add := -1, -1
-		for i, mc := range m.Changes {
-			switch mc := mc.(type) {
-			case *schema.DropColumn:
-				if mc.C.Name == r.column {
-					drop = i
-				}
-			case *schema.AddColumn:
-				if mc.C.Name == r.to {
-					add = i
-				}
-			}
-		}
-		if drop == -1 || add == -1 {
-			continue
-		}
-		fixed := schema.Changes{&schema.RenameColumn{From: m.Changes[drop].(*schema.DropColumn).C, To: m.Changes[add].(*schema.AddColumn).C}}
-		for i, mc := range m.Changes {
-			if i != drop && i != add {
-				fixed = append(fixed, mc)
-			}
-		}
-		m.Changes = fixed
 	}
 	return changes
+}
+
+// asRename replaces the change isDrop matches and the one isAdd matches
+// with rename(drop, add), first; with either missing, changes are kept.
+func asRename(changes schema.Changes, isDrop, isAdd func(schema.Change) bool, rename func(d, a schema.Change) schema.Change) schema.Changes {
+	drop, add := -1, -1
+	for i, c := range changes {
+		switch {
+		case isDrop(c):
+			drop = i
+		case isAdd(c):
+			add = i
+		}
+	}
+	if drop == -1 || add == -1 {
+		return changes
+	}
+	out := schema.Changes{rename(changes[drop], changes[add])}
+	for i, c := range changes {
+		if i != drop && i != add {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // line is the 1-based line of a byte offset.
