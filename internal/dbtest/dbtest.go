@@ -12,13 +12,9 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	_ "github.com/lib/pq" // database/sql driver
 
@@ -27,12 +23,9 @@ import (
 	"tasks/migrations"
 )
 
-// Cluster hands out databases on one server.
+// Cluster hands out databases on one server, through pgtemp.
 type Cluster struct {
-	admin  string         // URL of a maintenance database on the server
-	server *pgtemp.Server // nil when TEST_DATABASE_URL is used
-	prefix string         // unique per test binary, so parallel runs never collide
-	seq    atomic.Int64
+	server *pgtemp.Server
 
 	once     sync.Once
 	template string // name of the migrated template database
@@ -79,46 +72,25 @@ func required() bool {
 
 // Open connects to TEST_DATABASE_URL's server or starts a throwaway one.
 func Open(ctx context.Context) (*Cluster, error) {
-	c := &Cluster{prefix: fmt.Sprintf("t%d_%d_", os.Getpid(), time.Now().UnixNano()%1e6)}
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		c.admin = u
-		db, err := sql.Open("postgres", u)
-		if err != nil {
-			return nil, err
-		}
-		defer db.Close()
-		if err := db.PingContext(ctx); err != nil {
-			return nil, fmt.Errorf("dbtest: TEST_DATABASE_URL: %w", err)
-		}
-		return c, nil
-	}
-	s, err := pgtemp.Start(ctx)
+	s, err := pgtemp.Open(ctx, os.Getenv("TEST_DATABASE_URL"))
 	if err != nil {
 		return nil, err
 	}
-	c.server, c.admin = s, s.URL("postgres")
-	return c, nil
+	return &Cluster{server: s}, nil
 }
 
 // Server returns the throwaway server, or nil when TEST_DATABASE_URL is
 // used (tests that stop or restart the server need it).
 func (c *Cluster) Server() *pgtemp.Server {
-	if c == nil {
+	if c == nil || !c.server.Local() {
 		return nil
 	}
 	return c.server
 }
 
-// Close drops the template and stops the throwaway server, if any.
-func (c *Cluster) Close() error {
-	if c.server != nil {
-		return c.server.Stop()
-	}
-	if c.template != "" {
-		return c.drop(context.Background(), c.template)
-	}
-	return nil
-}
+// Close drops the databases left (the template) and stops the throwaway
+// server, if any.
+func (c *Cluster) Close() error { return c.server.Stop() }
 
 // Require skips the test when no database can be had (and fails it under
 // CI), and returns the cluster.
@@ -137,17 +109,7 @@ func Require(t testing.TB, c *Cluster) *Cluster {
 // returns its URL.
 func (c *Cluster) Empty(t testing.TB) string {
 	t.Helper()
-	Require(t, c)
-	name := c.name()
-	if err := c.create(context.Background(), name, ""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.drop(context.Background(), name); err != nil {
-			t.Error(err)
-		}
-	})
-	return c.urlFor(name)
+	return c.clone(t, "")
 }
 
 // Migrated creates a fresh database with every file of migrations/
@@ -160,24 +122,34 @@ func (c *Cluster) Migrated(t testing.TB) string {
 	if c.tmplErr != nil {
 		t.Fatal(c.tmplErr)
 	}
-	name := c.name()
-	if err := c.create(context.Background(), name, c.template); err != nil {
+	return c.clone(t, c.template)
+}
+
+// clone creates a database from template ("" for an empty one), dropped
+// when the test ends.
+func (c *Cluster) clone(t testing.TB, template string) string {
+	t.Helper()
+	Require(t, c)
+	name := c.server.NewName()
+	u, err := c.server.CreateFromTemplate(context.Background(), name, template)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := c.drop(context.Background(), name); err != nil {
+		if err := c.server.DropDatabase(context.Background(), name); err != nil {
 			t.Error(err)
 		}
 	})
-	return c.urlFor(name)
+	return u
 }
 
 func (c *Cluster) migrateTemplate(ctx context.Context) (string, error) {
-	name := c.name()
-	if err := c.create(ctx, name, ""); err != nil {
+	name := c.server.NewName()
+	u, err := c.server.CreateDatabase(ctx, name)
+	if err != nil {
 		return "", err
 	}
-	db, err := sql.Open("postgres", c.urlFor(name))
+	db, err := sql.Open("postgres", u)
 	if err != nil {
 		return "", err
 	}
@@ -192,51 +164,3 @@ func (c *Cluster) migrateTemplate(ctx context.Context) (string, error) {
 	}
 	return name, nil
 }
-
-func (c *Cluster) name() string {
-	return c.prefix + fmt.Sprint(c.seq.Add(1))
-}
-
-func (c *Cluster) urlFor(name string) string {
-	u, err := url.Parse(c.admin)
-	if err != nil {
-		panic(err) // checked by Open's ping
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-func (c *Cluster) create(ctx context.Context, name, template string) error {
-	q := "CREATE DATABASE " + quote(name)
-	if template != "" {
-		q += " TEMPLATE " + quote(template)
-	}
-	return c.adminExec(ctx, q)
-}
-
-func (c *Cluster) drop(ctx context.Context, name string) error {
-	return c.adminExec(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)")
-}
-
-func (c *Cluster) adminExec(ctx context.Context, q string) error {
-	db, err := sql.Open("postgres", c.admin)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// CREATE DATABASE ... TEMPLATE fails while another session briefly
-	// touches the template (e.g. its connections still closing); retry.
-	for attempt := 0; ; attempt++ {
-		_, err = db.ExecContext(ctx, q)
-		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "being accessed by other users") {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		return fmt.Errorf("dbtest: %s: %w", q, err)
-	}
-	return nil
-}
-
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

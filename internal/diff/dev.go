@@ -5,24 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
-	"sync/atomic"
-	"time"
+
+	"github.com/lib/pq"
 
 	"tasks/internal/dburl"
 	"tasks/internal/pgtemp"
 )
 
-// devServer is the dev database server of one command: scratch databases
-// are created on it and dropped again, so a given server is left as found.
+// devServer is the server of atlas.hcl's dev database for one command:
+// scratch databases are made on it and dropped again (pgtemp tracks
+// them), so a given server is left as found.
 type devServer struct {
-	admin  string // URL of a database to run CREATE/DROP DATABASE from
+	srv    *pgtemp.Server
 	schema string // the schema states are computed in
-	stop   func()
-	made   []string
-	seq    atomic.Int64
 }
 
 // openDev starts or connects to the dev server named by devURL:
@@ -38,19 +34,11 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 	if sp := u.Query().Get("search_path"); sp != "" {
 		schema, _, _ = strings.Cut(sp, ",")
 	}
-	d := &devServer{schema: schema, stop: func() {}}
+	d := &devServer{schema: schema}
 	switch u.Scheme {
 	case "postgres", "postgresql":
-		d.admin = devURL
-		db, err := sql.Open("postgres", devURL)
-		if err != nil {
-			return nil, err
-		}
-		defer db.Close()
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := db.PingContext(pctx); err != nil {
-			return nil, fmt.Errorf("diff: dev database %s: %w", dburl.Redact(u.String()), err)
+		if d.srv, err = pgtemp.Connect(ctx, devURL); err != nil {
+			return nil, fmt.Errorf("diff: dev database %s: %w", dburl.Redact(devURL), err)
 		}
 	case "docker":
 		if u.Host != "postgres" {
@@ -60,17 +48,15 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 		if major == "" {
 			major = "15"
 		}
-		if dockerRunning(ctx) {
-			if d.admin, d.stop, err = startDocker(ctx, major); err != nil {
-				return nil, err
+		if pgtemp.DockerAvailable(ctx) {
+			if d.srv, err = pgtemp.StartDocker(ctx, major); err != nil {
+				return nil, fmt.Errorf("diff: %w", err)
 			}
 			break
 		}
-		srv, err := pgtemp.Start(ctx)
-		if err != nil {
+		if d.srv, err = pgtemp.Start(ctx); err != nil {
 			return nil, fmt.Errorf("diff: no Docker engine for %s, and no local PostgreSQL either: %w", devURL, err)
 		}
-		d.admin, d.stop = srv.URL("postgres"), func() { srv.Stop() }
 	default:
 		return nil, fmt.Errorf("diff: dev database %q: unsupported scheme %q", devURL, u.Scheme)
 	}
@@ -80,13 +66,11 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 // scratch creates an empty database and returns a connection to it whose
 // search_path is the dev schema.
 func (d *devServer) scratch(ctx context.Context) (*sql.DB, error) {
-	name := fmt.Sprintf("migrate_dev_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, d.seq.Add(1))
-	if err := d.exec(ctx, "CREATE DATABASE "+quote(name)); err != nil {
-		return nil, err
+	raw, err := d.srv.CreateDatabase(ctx, d.srv.NewName())
+	if err != nil {
+		return nil, fmt.Errorf("diff: dev database: %w", err)
 	}
-	d.made = append(d.made, name)
-	u, _ := url.Parse(d.admin)
-	u.Path = "/" + name
+	u, _ := url.Parse(raw)
 	q := u.Query()
 	q.Set("search_path", d.schema)
 	u.RawQuery = q.Encode()
@@ -98,7 +82,7 @@ func (d *devServer) scratch(ctx context.Context) (*sql.DB, error) {
 	// the session, and the database can be dropped once it is closed.
 	db.SetMaxOpenConns(1)
 	if d.schema != "public" {
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(d.schema)); err != nil {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pq.QuoteIdentifier(d.schema)); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("diff: dev schema: %w", err)
 		}
@@ -107,70 +91,4 @@ func (d *devServer) scratch(ctx context.Context) (*sql.DB, error) {
 }
 
 // close drops the scratch databases and stops a server it started.
-func (d *devServer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, name := range d.made {
-		_ = d.exec(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)")
-	}
-	d.stop()
-}
-
-func (d *devServer) exec(ctx context.Context, q string) error {
-	db, err := sql.Open("postgres", d.admin)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("diff: dev database: %s: %w", q, err)
-	}
-	return nil
-}
-
-func dockerRunning(ctx context.Context) bool {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").Run() == nil
-}
-
-// startDocker runs postgres:<major> the way the Atlas CLI's docker://
-// driver does (POSTGRES_PASSWORD=pass, database dev, a free local port)
-// and removes the container when stopped.
-func startDocker(ctx context.Context, major string) (string, func(), error) {
-	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", "--detach",
-		"-e", "POSTGRES_PASSWORD=pass", "-e", "POSTGRES_DB=dev",
-		"-p", "127.0.0.1::5432", "postgres:"+major).Output()
-	if err != nil {
-		return "", nil, fmt.Errorf("diff: docker run postgres:%s: %w", major, err)
-	}
-	id := strings.TrimSpace(string(out))
-	stop := func() { _ = exec.Command("docker", "kill", id).Run() }
-	port, err := exec.CommandContext(ctx, "docker", "port", id, "5432/tcp").Output()
-	if err != nil {
-		stop()
-		return "", nil, fmt.Errorf("diff: docker port: %w", err)
-	}
-	hostPort := strings.TrimSpace(strings.Split(string(port), "\n")[0])
-	admin := "postgres://postgres:pass@" + hostPort + "/dev?sslmode=disable"
-	db, err := sql.Open("postgres", admin)
-	if err != nil {
-		stop()
-		return "", nil, err
-	}
-	defer db.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for db.PingContext(ctx) != nil {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return "", nil, fmt.Errorf("diff: dev container postgres:%s did not become ready", major)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return admin, stop, nil
-}
-
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func (d *devServer) close() { _ = d.srv.Stop() }

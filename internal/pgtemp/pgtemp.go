@@ -1,11 +1,13 @@
-// Package pgtemp starts a private, throwaway PostgreSQL server from the
-// locally installed server binaries: initdb into a temporary directory, a
-// free loopback port, trust authentication, and everything removed again on
-// Stop. Tests, `make run` and the dev database of `migrate diff` use it when
-// no database URL is given.
+// Package pgtemp is the one home of throwaway PostgreSQL: it starts a
+// private server from the locally installed server binaries (initdb into a
+// temporary directory, a free loopback port, trust authentication,
+// everything removed again on Stop) or in a Docker container, or connects
+// to a server that already runs; and it creates, clones and drops
+// databases on that server. The tests (through dbtest), `make run` and
+// `make bench` (through devdb) and migrate diff's dev database use it.
 //
-// When run as root, the server runs as an unprivileged user (postgres, or
-// the one named by WithUser), because PostgreSQL refuses to run as root.
+// When run as root, a local server runs as an unprivileged user (postgres,
+// or the one named by WithUser), because PostgreSQL refuses to run as root.
 package pgtemp
 
 import (
@@ -35,13 +37,23 @@ var ErrNoBinaries = errors.New("pgtemp: PostgreSQL server binaries (initdb, post
 	"install them (Debian/Ubuntu: apt-get install postgresql) or set PG_BINDIR, " +
 	"or point DATABASE_URL/TEST_DATABASE_URL at a running server")
 
-// Server is a running throwaway PostgreSQL server.
+// Server is a PostgreSQL server on which throwaway databases are made:
+// one this package started (Start, StartDocker) or one already running
+// (Connect). Stop drops the databases made on it and stops what was
+// started, so a server that was given is left as it was found.
 type Server struct {
+	admin string // URL of a maintenance database on the server
+
+	// A local server (Start) only.
 	dir  string // temporary directory holding data, socket and log
 	port int
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the postmaster exits
 	err  error         // the postmaster's exit status, valid after done
+
+	halt func() error // stops a server that was started; nil for Connect
+
+	dbs databases
 
 	stopOnce sync.Once
 	stopErr  error
@@ -112,7 +124,8 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: %w", err)
 	}
-	s := &Server{dir: dir, done: make(chan struct{})}
+	s := &Server{dir: dir, done: make(chan struct{}), dbs: newDatabases()}
+	s.halt = s.stopLocal
 	ok := false
 	defer func() {
 		if !ok {
@@ -181,6 +194,7 @@ func (s *Server) launch(ctx context.Context, bin string, cred *syscall.Credentia
 		Pdeathsig: syscall.SIGQUIT,
 	}
 	s.port = port
+	s.admin = localURL(port, "postgres")
 	return s.run(ctx, cmd, c.timeout)
 }
 
@@ -204,7 +218,7 @@ func (s *Server) run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if ping(ctx, s.URL("postgres")) == nil {
+		if ping(ctx, s.admin) == nil {
 			return nil
 		}
 		select {
@@ -221,38 +235,32 @@ func (s *Server) run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) 
 	}
 }
 
-// URL returns a connection URL for the named database on this server.
-func (s *Server) URL(database string) string {
+// localURL is the URL of a database on a local server.
+func localURL(port int, database string) string {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User("postgres"),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Path:     "/" + database,
 		RawQuery: "sslmode=disable",
 	}
 	return u.String()
 }
 
-// Port returns the TCP port the server listens on (127.0.0.1 only).
+// Local reports whether the server is a process this package started
+// from the local binaries, which Restart and Port need.
+func (s *Server) Local() bool { return s.cmd != nil }
+
+// Port returns the TCP port a local server listens on (127.0.0.1 only).
 func (s *Server) Port() int { return s.port }
 
-// CreateDatabase creates a new, empty database and returns its URL.
-func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
-	db, err := sql.Open("postgres", s.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
-		return "", fmt.Errorf("pgtemp: create database %s: %w", name, err)
-	}
-	return s.URL(name), nil
-}
-
-// Restart stops the server (fast shutdown), waits for pause, and starts it
-// again on the same port and data directory. Tests use it to simulate an
-// outage.
+// Restart stops a local server (fast shutdown), waits for pause, and
+// starts it again on the same port and data directory. Tests use it to
+// simulate an outage.
 func (s *Server) Restart(ctx context.Context, pause time.Duration) error {
+	if !s.Local() {
+		return errors.New("pgtemp: restart: the server was not started here")
+	}
 	if err := s.shutdown(); err != nil {
 		return err
 	}
@@ -266,16 +274,28 @@ func (s *Server) Restart(ctx context.Context, pause time.Duration) error {
 	return s.run(ctx, cmd, 60*time.Second)
 }
 
-// Stop shuts the server down and removes its directory. It is safe to call
-// more than once.
+// Stop drops the databases made on the server and stops it if it was
+// started here (a local server's directory goes with it). It is safe to
+// call more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		s.stopErr = s.shutdown()
-		if err := os.RemoveAll(s.dir); err != nil && s.stopErr == nil {
-			s.stopErr = fmt.Errorf("pgtemp: %w", err)
+		if s.halt == nil {
+			s.stopErr = s.dropAll()
+			return
 		}
+		// Stopping a started server removes its databases with it.
+		s.stopErr = s.halt()
 	})
 	return s.stopErr
+}
+
+// stopLocal shuts a local server down and removes its directory.
+func (s *Server) stopLocal() error {
+	err := s.shutdown()
+	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
+		err = fmt.Errorf("pgtemp: %w", rmErr)
+	}
+	return err
 }
 
 // shutdown asks for a fast shutdown (SIGINT: roll back sessions, then exit)
@@ -416,5 +436,3 @@ func majorOf(binDir string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return n
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

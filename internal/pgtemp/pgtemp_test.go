@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +94,114 @@ func TestStaleDirectoriesAreRemoved(t *testing.T) {
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("a fresh directory was removed: %v", err)
 	}
+}
+
+// TestDatabasesOnAGivenServer makes, clones and drops databases on a
+// server it did not start, and checks that Stop drops what is left there
+// and leaves the server running.
+func TestDatabasesOnAGivenServer(t *testing.T) {
+	ctx := context.Background()
+	s, err := pgtemp.Start(ctx)
+	if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	given, err := pgtemp.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if given.Local() {
+		t.Fatal("a connected server reports itself local")
+	}
+
+	tmpl := given.NewName()
+	u, err := given.CreateDatabase(ctx, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, u, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)")
+	clone := given.NewName()
+	if clone == tmpl {
+		t.Fatalf("NewName gave %q twice", clone)
+	}
+	cu, err := given.CreateFromTemplate(ctx, clone, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := queryInt(t, cu, "SELECT v FROM kept"); v != 7 {
+		t.Fatalf("clone holds %d; want the template's 7", v)
+	}
+	if err := given.DropDatabase(ctx, clone); err != nil {
+		t.Fatal(err)
+	}
+	if err := given.DropDatabase(ctx, clone); err != nil {
+		t.Fatalf("dropping a dropped database: %v", err)
+	}
+
+	if err := given.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	admin := s.URL("postgres")
+	if n := queryInt(t, admin, "SELECT count(*) FROM pg_database WHERE datname IN ('"+tmpl+"', '"+clone+"')"); n != 0 {
+		t.Fatalf("%d databases made through the given server survive its Stop", n)
+	}
+	if n := queryInt(t, admin, "SELECT 1"); n != 1 {
+		t.Fatal("the given server stopped answering")
+	}
+}
+
+// TestURLKeepsTheGivenParameters: databases on a given server are reached
+// with the given URL's credentials and parameters.
+func TestURLKeepsTheGivenParameters(t *testing.T) {
+	ctx := context.Background()
+	s, err := pgtemp.Start(ctx)
+	if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	given, err := pgtemp.Connect(ctx, s.URL("postgres")+"&application_name=given")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer given.Stop()
+	got := given.URL("other")
+	want := s.URL("other") + "&application_name=given"
+	if got != want {
+		t.Fatalf("URL(other) = %q; want %q", got, want)
+	}
+	if _, err := pgtemp.Connect(ctx, "host=127.0.0.1 password=secret"); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("Connect with a keyword string: err = %v; want an error that does not echo it", err)
+	}
+}
+
+func exec(t *testing.T, url, q string) {
+	t.Helper()
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func queryInt(t *testing.T, url, q string) int {
+	t.Helper()
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
