@@ -353,11 +353,7 @@ func (m *Model) storageObject(t *Object, name string, opts []string) *Object {
 	set := func(keys []string) string {
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			v := vals[k]
-			if !plainOption.MatchString(v) {
-				v = QuoteLiteral(v)
-			}
-			parts[i] = k + "=" + v
+			parts[i] = k + "=" + optionValue(vals[k])
 		}
 		return "ALTER TABLE " + name + " SET (" + strings.Join(parts, ", ") + ")"
 	}

@@ -232,8 +232,25 @@ func (m *Model) IDs() []string {
 // in both databases of a diff.
 type Inspector func(ctx context.Context, q Querier, m *Model) error
 
-// QuoteIdent quotes a name for SQL.
+// QuoteIdent quotes a name in the DDL the catalog renders. Rendered DDL
+// ends up in generated migration files and is compared byte for byte
+// (scenario files, the Atlas CLI's own output, which always quotes), so
+// every name is quoted, whether it needs it or not, and all rendering goes
+// through this one function. SQL that is only sent to the database may use
+// pq.QuoteIdentifier directly.
 func QuoteIdent(s string) string { return pq.QuoteIdentifier(s) }
 
-// QuoteLiteral quotes a string literal for SQL.
+// QuoteLiteral quotes a string literal in rendered DDL; see QuoteIdent.
 func QuoteLiteral(s string) string { return pq.QuoteLiteral(s) }
+
+// optionValue renders a storage parameter's value the way PostgreSQL
+// prints reloptions: bare when it is a number or a plain word, quoted
+// only otherwise. This is the one place rendered DDL quotes only when
+// needed, so that a generated ALTER TABLE … SET (fillfactor=70) reads
+// as the user wrote it in schema.sql.
+func optionValue(v string) string {
+	if plainOption.MatchString(v) {
+		return v
+	}
+	return QuoteLiteral(v)
+}

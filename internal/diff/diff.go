@@ -225,10 +225,10 @@ func (c *Config) build(ctx context.Context, db *sql.DB, devSchema string) error 
 		if s == "" {
 			s = devSchema
 		}
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+catalog.QuoteIdent(s)); err != nil {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pq.QuoteIdentifier(s)); err != nil {
 			return fmt.Errorf("diff: schema %s: %w", s, err)
 		}
-		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", catalog.QuoteIdent(s)); err != nil {
+		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", pq.QuoteIdentifier(s)); err != nil {
 			return fmt.Errorf("diff: schema %s: %w", s, err)
 		}
 		switch u.Scheme {
@@ -248,7 +248,7 @@ func (c *Config) build(ctx context.Context, db *sql.DB, devSchema string) error 
 			return fmt.Errorf("diff: source %q: unsupported scheme (ent:// or file://)", src.URL)
 		}
 	}
-	_, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", catalog.QuoteIdent(devSchema))
+	_, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", pq.QuoteIdentifier(devSchema))
 	return err
 }
 
@@ -283,7 +283,7 @@ func managed(sources []atlasconf.Source, devSchema string) ([]string, string) {
 func inspectPath(ctx context.Context, def string, dbs ...*sql.DB) error {
 	path := ""
 	if def != "" {
-		path = catalog.QuoteIdent(def)
+		path = pq.QuoteIdentifier(def)
 	}
 	for _, db := range dbs {
 		if _, err := db.ExecContext(ctx, "SELECT set_config('search_path', $1, false)", path); err != nil {

@@ -123,3 +123,6 @@ func AtlasCLIPending(ctx context.Context, db *sql.DB, dir amigrate.Dir, revSchem
 func CreateRevisionTable(ctx context.Context, db *sql.DB, revSchema string) error {
 	return (&revisions{db: db, schema: revSchema}).create(ctx)
 }
+
+// ShellTable names the revision table in a psql command line of a hint.
+var ShellTable = shellTable

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
+	"github.com/lib/pq"
 )
 
 // RevisionTable is the name of the Atlas revision table; only its schema
@@ -43,7 +43,7 @@ type revisions struct {
 var _ amigrate.RevisionReadWriter = (*revisions)(nil)
 
 func (r *revisions) table() string {
-	return quoteIdent(r.schema) + "." + quoteIdent(RevisionTable)
+	return pq.QuoteIdentifier(r.schema) + "." + pq.QuoteIdentifier(RevisionTable)
 }
 
 // Ident implements amigrate.RevisionReadWriter.
@@ -66,7 +66,7 @@ func (r *revisions) exists(ctx context.Context) (bool, error) {
 // change).
 func (r *revisions) create(ctx context.Context) error {
 	stmts := []string{
-		"CREATE SCHEMA IF NOT EXISTS " + quoteIdent(r.schema),
+		"CREATE SCHEMA IF NOT EXISTS " + pq.QuoteIdentifier(r.schema),
 		`CREATE TABLE IF NOT EXISTS ` + r.table() + ` ("version" character varying NOT NULL, ` +
 			`"description" character varying NOT NULL, "type" bigint NOT NULL DEFAULT 2, ` +
 			`"applied" bigint NOT NULL DEFAULT 0, "total" bigint NOT NULL DEFAULT 0, ` +
@@ -238,5 +238,3 @@ func revisionsSchema(ctx context.Context, db queryExecer, configured, bound stri
 	}
 	return bound, nil
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	amigrate "ariga.io/atlas/sql/migrate"
+	"github.com/lib/pq"
 )
 
 // The commands messages tell the user to run. The README documents the
@@ -215,8 +216,8 @@ func (s *survey) undoCommand(i int) string {
 	}
 	// No revision stays: `migrate set` always keeps its version, so only SQL
 	// removes the last one.
-	return fmt.Sprintf(`psql "$DATABASE_URL" -c "DELETE FROM %s WHERE version = '%s'"`,
-		s.table, strings.ReplaceAll(s.rows[i].Version, "'", "''"))
+	return fmt.Sprintf(`psql "$DATABASE_URL" -c "DELETE FROM %s WHERE version = %s"`,
+		s.table, pq.QuoteLiteral(s.rows[i].Version))
 }
 
 // changedStmt returns the 1-based number of the first applied statement
@@ -287,14 +288,14 @@ func quote(cmd string) string { return "'" + cmd + "'" }
 
 var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-// shellTable names the revision table for a psql command line: without
-// quotes where PostgreSQL needs none.
+// shellTable names the revision table for a psql command line inside
+// double quotes. Unlike SQL sent to the database, this is text a person
+// reads and copies, and tests compare: a plain name stays bare, as people
+// write it, and only a name that needs quotes gets them, escaped for the
+// shell.
 func shellTable(schema string) string {
-	q := func(s string) string {
-		if plainIdent.MatchString(s) {
-			return s
-		}
-		return `\"` + strings.ReplaceAll(s, `"`, `""`) + `\"`
+	if !plainIdent.MatchString(schema) {
+		schema = strings.ReplaceAll(pq.QuoteIdentifier(schema), `"`, `\"`)
 	}
-	return q(schema) + "." + RevisionTable
+	return schema + "." + RevisionTable
 }

@@ -198,7 +198,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 	}
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
-		return nil, "", fmt.Errorf("migrate: open %s: %w", redact(raw), err)
+		return nil, "", fmt.Errorf("migrate: open %s: %w", dburl.Redact(raw), err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
 	defer cancel()
@@ -207,7 +207,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s", c.connectTimeout)
 		}
-		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", redact(raw), err)
+		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", dburl.Redact(raw), err)
 	}
 	return db, raw, nil
 }
@@ -246,7 +246,7 @@ func (c *cli) options(dbURL string) migrate.Options {
 func withConnectTimeout(raw string, d time.Duration) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("migrate: database URL must look like postgres://user@host:port/db: %q", redact(raw))
+		return "", fmt.Errorf("migrate: database URL must look like postgres://user@host:port/db: %q", dburl.Redact(raw))
 	}
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
@@ -255,9 +255,6 @@ func withConnectTimeout(raw string, d time.Duration) (string, error) {
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
-
-// redact hides the passwords of a database URL for messages.
-func redact(raw string) string { return dburl.Redact(raw) }
 
 func applyCommand() command {
 	var (
