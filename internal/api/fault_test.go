@@ -1,14 +1,12 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -237,26 +235,8 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "tasks/cmd/api").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-shutdown-timeout", "5s")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.Migrated(t), "ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=500ms")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(stderr)
-	var base string
-	for sc.Scan() {
-		if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
-			a, _, _ := strings.Cut(rest, " ")
-			base = "http://" + a
-			break
-		}
-	}
-	if base == "" {
-		t.Fatal("api did not start")
-	}
-	go io.Copy(io.Discard, stderr)
+	cmd, base := startBinary(t, bin, "", []string{"-shutdown-timeout", "5s"},
+		"DATABASE_URL="+cluster.Migrated(t), "SHUTDOWN_DELAY=500ms")
 
 	stop := make(chan struct{})
 	load := runLoad(t, base, 8, stop)

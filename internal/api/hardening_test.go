@@ -84,27 +84,45 @@ func buildAPI(t *testing.T) string {
 	return bin
 }
 
-// startBinary starts the api binary through sh (for ulimit) with env
-// added, and returns its base URL once it listens.
-func startBinary(t *testing.T, bin, shellPrefix string, env ...string) (*exec.Cmd, string) {
+// startBinary starts the api binary through sh (for ulimit) with args
+// and env added, and returns its base URL once it serves. The test binds the port and hands the
+// socket over by socket activation (LISTEN_FDS, LISTEN_PID set by sh to
+// the pid the binary keeps through exec), so the address is known before
+// the binary starts and requests wait in the socket's queue until it
+// serves.
+func startBinary(t *testing.T, bin, shellPrefix string, args []string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", shellPrefix+`exec "$0"`, bin)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	// The binary's copy is the only one left: once it exits, nothing
+	// accepts on the port.
+	defer ln.Close()
+	defer f.Close()
+	cmd := exec.Command("sh", append([]string{"-c", shellPrefix + `export LISTEN_PID=$$ LISTEN_FDS=1 && exec "$0" "$@"`, bin}, args...)...)
+	// ADDR only matters if the hand-over failed: then no fixed port.
 	cmd.Env = append(append(os.Environ(), "ADDR=127.0.0.1:0"), env...)
-	stderr, _ := cmd.StderrPipe()
+	cmd.ExtraFiles = []*os.File{f} // descriptor 3
+	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
-			a, _, _ := strings.Cut(rest, " ")
-			go io.Copy(io.Discard, stderr)
-			return cmd, "http://" + a
-		}
+	// The first answer says it serves; had it exited, the port would
+	// refuse.
+	c := http.Client{Timeout: 20 * time.Second}
+	res, err := c.Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("api did not start: %v", err)
 	}
-	t.Fatal("api did not start")
-	return nil, ""
+	res.Body.Close()
+	return cmd, base
 }
 
 // TestManyIdleConnections holds more idle keep-alive connections than
@@ -117,7 +135,7 @@ func TestManyIdleConnections(t *testing.T) {
 	}
 	bin := buildAPI(t)
 	const nofile, idle = 256, 400
-	_, base := startBinary(t, bin, fmt.Sprintf("ulimit -n %d && ", nofile),
+	_, base := startBinary(t, bin, fmt.Sprintf("ulimit -n %d && ", nofile), nil,
 		"DATABASE_URL="+cluster.Migrated(t), "DB_MAX_CONNS=4", "SHUTDOWN_DELAY=0s")
 	addr := strings.TrimPrefix(base, "http://")
 
@@ -471,34 +489,24 @@ func TestNothingLeaks(t *testing.T) {
 		t.Run(dbURL, func(t *testing.T) {
 			var out syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			done := make(chan error, 1)
-			env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "SHUTDOWN_DELAY": "0s"}
-			go func() { done <- api.Run(ctx, nil, func(k string) string { return env[k] }, nil, &out, &out) }()
-			var (
-				runErr error
-				base   string
-			)
-			deadline := time.Now().Add(15 * time.Second)
-		wait:
-			for time.Now().Before(deadline) {
-				select {
-				case runErr = <-done:
-					done <- runErr
-					break wait
-				case <-time.After(20 * time.Millisecond):
-				}
-				if _, rest, ok := strings.Cut(out.String(), "msg=listening addr="); ok {
-					a, _, _ := strings.Cut(rest, " ")
-					base = "http://" + a
-					break
-				}
+			env := map[string]string{"DATABASE_URL": dbURL, "SHUTDOWN_DELAY": "0s"}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
 			}
+			go func() {
+				err := api.RunOn(ctx, ln, func(k string) string { return env[k] }, &out, &out)
+				ln.Close() // refuses the waiting request when Run failed before serving
+				done <- err
+			}()
 			var ready string
-			if base != "" {
-				res, err := http.Get(base + "/readyz")
-				if err != nil {
-					t.Fatal(err)
-				}
+			// Answered only if Run got as far as serving.
+			c := http.Client{Timeout: 15 * time.Second}
+			res, err := c.Get("http://" + ln.Addr().String() + "/readyz")
+			served := err == nil
+			if served {
 				var p problemBody
 				jsonDecode(res, &p)
 				res.Body.Close()
@@ -508,14 +516,17 @@ func TestNothingLeaks(t *testing.T) {
 				}
 			}
 			cancel()
-			runErr = <-done
+			runErr := <-done
+			if !served && runErr == nil {
+				t.Fatalf("/readyz got no answer (%v), yet Run did not fail", err)
+			}
 			printed := out.String()
 			if runErr != nil {
 				printed += "\n" + runErr.Error()
 			}
 			t.Logf("readyz %q; Run returned %v", ready, runErr)
 			for _, secret := range []string{"hunter2", "connection refused", fmt.Sprint(port)} {
-				if secret != "hunter2" && base != "" {
+				if secret != "hunter2" && served {
 					if strings.Contains(ready, secret) {
 						t.Errorf("/readyz shows %q: %q", secret, ready)
 					}
@@ -557,7 +568,7 @@ func TestDrainAnswersEveryRequest(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildAPI(t)
-	cmd, base := startBinary(t, bin, "", "DATABASE_URL="+cluster.Migrated(t), "SHUTDOWN_DELAY=2s", "DB_MAX_CONNS=16")
+	cmd, base := startBinary(t, bin, "", nil, "DATABASE_URL="+cluster.Migrated(t), "SHUTDOWN_DELAY=2s", "DB_MAX_CONNS=16")
 	const clients = 100
 	var (
 		answered, closed, noAnswer atomic.Int64

@@ -1,13 +1,33 @@
 package api
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 )
+
+// listen returns the socket to serve on: the one handed over by socket
+// activation when there is one (LISTEN_FDS=1 for this process's
+// LISTEN_PID, file descriptor 3, as systemd passes it; tests bind a free
+// port and hand it over the same way, so they know the address before the
+// server starts), else a new one on addr.
+func listen(getenv func(string) string, addr string) (net.Listener, error) {
+	if getenv("LISTEN_FDS") != "1" || getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return net.Listen("tcp", addr)
+	}
+	f := os.NewFile(3, "LISTEN_FDS")
+	defer f.Close() // FileListener holds its own copy
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("api: socket activation (LISTEN_FDS): %w", err)
+	}
+	return ln, nil
+}
 
 // connLimit is a listener that keeps at most max connections open, so
 // that no number of clients can exhaust file descriptors or memory.

@@ -23,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"tasks/internal/dburl"
+	"tasks/internal/revtable"
 	"tasks/internal/store"
 	"tasks/migrations"
 )
@@ -49,6 +50,13 @@ const (
 // while nothing is cut off; then it stops accepting, lets in-flight
 // requests finish and exits.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return run(ctx, args, getenv, stdin, stdout, stderr, func(addr string) (net.Listener, error) { return listen(getenv, addr) })
+}
+
+// run is Run serving on the listener listen returns for the configured
+// address; tests hand it one they bound themselves.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
+	listen func(addr string) (net.Listener, error)) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -116,14 +124,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	ready := &Readiness{DB: db, Head: head}
+	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL)}
 	if err := ready.Check(ctx); err != nil {
 		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
 	}
 
 	tasks := store.New(db, store.WithKeyRetention(*retention))
 	var draining atomic.Bool
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
@@ -22,47 +21,31 @@ import (
 // a way to stop it, and a channel with Run's result.
 func startRun(t *testing.T, env map[string]string) (base string, stop context.CancelFunc, done <-chan error) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
 	result := make(chan error, 1)
-	env["ADDR"] = "127.0.0.1:0"
 	if _, ok := env["SHUTDOWN_DELAY"]; !ok {
 		env["SHUTDOWN_DELAY"] = "100ms" // the lame-duck period has its own test
 	}
 	go func() {
-		err := api.Run(ctx, nil, func(k string) string { return env[k] }, nil, io.Discard, pw)
-		pw.CloseWithError(err)
+		err := api.RunOn(ctx, ln, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		ln.Close() // when Run failed before serving
 		result <- err
 		close(result) // later receivers (the cleanup) see it has returned
 	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
-			}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-result:
+		case <-time.After(20 * time.Second):
+			t.Error("Run did not return after cancel")
 		}
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case a := <-addr:
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case <-result:
-			case <-time.After(20 * time.Second):
-				t.Error("Run did not return after cancel")
-			}
-		})
-		return "http://" + a, cancel, result
-	case err := <-result:
-		t.Fatalf("Run returned before listening: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not start listening")
-	}
-	return "", nil, nil
+	})
+	// The socket is bound: requests wait in its queue until Run serves.
+	return "http://" + ln.Addr().String(), cancel, result
 }
 
 func get(t *testing.T, url string) int {

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"tasks/internal/revtable"
 )
 
-// OpenAPI is the API's description, served at /openapi.yaml.
+// openAPI is the API's description, served at /openapi.yaml.
 //
 //go:embed openapi.yaml
-var OpenAPI []byte
+var openAPI []byte
 
 // handler is an HTTP handler that returns its error instead of writing it,
 // so that one place (serve) turns every error into a response.
@@ -124,7 +126,7 @@ func handleReady(c Config) handler {
 func handleOpenAPI() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")
-		_, err := w.Write(OpenAPI)
+		_, err := w.Write(openAPI)
 		return err
 	}
 }
@@ -180,6 +182,9 @@ func dbNotReady(err error) *NotReady {
 type Readiness struct {
 	DB   *sql.DB
 	Head string
+	// Schema is the schema DATABASE_URL binds to (revtable.BoundSchema),
+	// so the revision table is looked for where migrate apply puts it.
+	Schema string
 
 	atHead atomic.Bool
 }
@@ -194,20 +199,24 @@ func (rd *Readiness) Check(ctx context.Context) error {
 	if rd.atHead.Load() || rd.Head == "" {
 		return nil
 	}
-	// The table is where `migrate apply` put it: in its own schema by
-	// default, or on the search_path when the URL bound one.
-	var table sql.NullString
-	err := rd.DB.QueryRowContext(ctx, `SELECT coalesce(
-		to_regclass('atlas_schema_revisions.atlas_schema_revisions'),
-		to_regclass('atlas_schema_revisions'))::text`).Scan(&table)
+	// The table is where `migrate apply` with the same URL put it, found
+	// the way the migration engine finds it.
+	schema, err := revtable.Schema(ctx, rd.DB, "", rd.Schema)
+	if errors.Is(err, revtable.ErrAmbiguous) {
+		return &NotReady{Reason: ReasonSchemaNotMigrated, Err: err}
+	}
 	if err != nil {
 		return dbNotReady(err)
 	}
-	if !table.Valid {
+	found, err := revtable.Exists(ctx, rd.DB, schema)
+	if err != nil {
+		return dbNotReady(err)
+	}
+	if !found {
 		return &NotReady{Reason: ReasonSchemaNotMigrated, Err: errors.New("no revision table (run migrate apply)")}
 	}
 	var ok bool
-	err = rd.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table.String+
+	err = rd.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+revtable.Name(schema)+
 		` WHERE version = $1 AND applied = total AND coalesce(error, '') = '')`, rd.Head).Scan(&ok)
 	if err != nil {
 		return dbNotReady(fmt.Errorf("read revisions: %w", err))

@@ -17,6 +17,7 @@ import (
 
 	"tasks/internal/dbtest"
 	"tasks/internal/migrate"
+	"tasks/internal/revtable"
 	"tasks/migrations"
 )
 
@@ -418,7 +419,7 @@ func TestBoundSchemaAndDirtyDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := newDir(t, twoFiles)
-	opts := migrate.Options{Schema: migrate.BoundSchema(url + "&search_path=public")}
+	opts := migrate.Options{Schema: revtable.BoundSchema(url + "&search_path=public")}
 	if opts.Schema != "public" {
 		t.Fatalf("BoundSchema = %q", opts.Schema)
 	}

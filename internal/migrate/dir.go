@@ -115,16 +115,3 @@ func Head(dir amigrate.Dir) (string, error) {
 	}
 	return files[len(files)-1].Version(), nil
 }
-
-// BoundSchema returns the schema a connection URL binds to (its first
-// search_path entry), or "" when it names none, in which case Atlas works
-// on the whole database.
-func BoundSchema(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return ""
-	}
-	sp := u.Query().Get("search_path")
-	first, _, _ := strings.Cut(sp, ",")
-	return strings.Trim(strings.TrimSpace(first), `"`)
-}

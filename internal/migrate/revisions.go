@@ -4,21 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
+
+	"tasks/internal/revtable"
 )
 
 // RevisionTable is the name of the Atlas revision table; only its schema
 // varies.
-const RevisionTable = "atlas_schema_revisions"
+const RevisionTable = revtable.Table
 
 // DefaultRevisionsSchema is where the revision table lives when the URL
 // names no search_path and no schema is configured.
-const DefaultRevisionsSchema = "atlas_schema_revisions"
+const DefaultRevisionsSchema = revtable.DefaultSchema
 
 // cloudIdentifier is a row Atlas Cloud keeps in the table; it is no
 // migration and every reader skips it.
@@ -42,9 +43,7 @@ type revisions struct {
 
 var _ amigrate.RevisionReadWriter = (*revisions)(nil)
 
-func (r *revisions) table() string {
-	return pq.QuoteIdentifier(r.schema) + "." + pq.QuoteIdentifier(RevisionTable)
-}
+func (r *revisions) table() string { return revtable.Name(r.schema) }
 
 // Ident implements amigrate.RevisionReadWriter.
 func (r *revisions) Ident() *amigrate.TableIdent {
@@ -53,10 +52,9 @@ func (r *revisions) Ident() *amigrate.TableIdent {
 
 // exists reports whether the revision table is there.
 func (r *revisions) exists(ctx context.Context) (bool, error) {
-	var ok bool
-	err := r.db.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", r.table()).Scan(&ok)
+	ok, err := revtable.Exists(ctx, r.db, r.schema)
 	if err != nil {
-		return false, fmt.Errorf("migrate: look for revision table: %w", err)
+		return false, fmt.Errorf("migrate: %w", err)
 	}
 	return ok, nil
 }
@@ -211,30 +209,14 @@ func (r *revisions) DeleteRevision(ctx context.Context, version string) error {
 
 // ErrAmbiguousRevisions is returned when the revision table is expected in
 // the URL's schema but only exists in Atlas's default schema.
-var ErrAmbiguousRevisions = errors.New("migrate: ambiguous revision table")
+var ErrAmbiguousRevisions = revtable.ErrAmbiguous
 
-// revisionsSchema decides where the revision table lives, as Atlas does:
-// the configured schema, else the connection's bound schema, else the
-// default. A bound schema without the table while the default one has it
-// is refused rather than guessed.
+// revisionsSchema decides where the revision table lives, as Atlas does
+// and as the API's readiness check looks for it (revtable.Schema).
 func revisionsSchema(ctx context.Context, db queryExecer, configured, bound string) (string, error) {
-	switch {
-	case configured != "":
-		return configured, nil
-	case bound == "":
-		return DefaultRevisionsSchema, nil
-	}
-	inBound, err := (&revisions{db: db, schema: bound}).exists(ctx)
-	if err != nil || inBound {
-		return bound, err
-	}
-	inDefault, err := (&revisions{db: db, schema: DefaultRevisionsSchema}).exists(ctx)
+	s, err := revtable.Schema(ctx, db, configured, bound)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("migrate: %w", err)
 	}
-	if inDefault {
-		return "", fmt.Errorf("%w: found %s.%s but the connection is bound to schema %q; "+
-			"set the revisions schema explicitly", ErrAmbiguousRevisions, DefaultRevisionsSchema, RevisionTable, bound)
-	}
-	return bound, nil
+	return s, nil
 }

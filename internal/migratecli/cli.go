@@ -20,6 +20,7 @@ import (
 	"tasks/internal/atlasconf"
 	"tasks/internal/dburl"
 	"tasks/internal/migrate"
+	"tasks/internal/revtable"
 )
 
 // command is one subcommand of migrate.
@@ -229,7 +230,7 @@ func (c *cli) target(ctx context.Context) (*amigrate.LocalDir, *sql.DB, migrate.
 // options are the engine options from the flags and the env.
 func (c *cli) options(dbURL string) migrate.Options {
 	o := migrate.Options{
-		Schema:          migrate.BoundSchema(dbURL),
+		Schema:          revtable.BoundSchema(dbURL),
 		RevisionsSchema: c.revisionsSchema,
 		Out:             c.stdout,
 	}
