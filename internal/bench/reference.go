@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"tasks/internal/store"
 )
 
 // The reference server is the least an HTTP front for the store's
@@ -49,9 +47,8 @@ func serveReference(ctx context.Context, args []string, stderr io.Writer) error 
 	defer db.Close()
 	db.SetMaxOpenConns(*conns)
 	db.SetMaxIdleConns(*conns)
-	st := store.Statements()
 	prep := map[string]*sql.Stmt{}
-	for name, q := range st {
+	for name, q := range statements() {
 		if prep[name], err = db.PrepareContext(ctx, q); err != nil {
 			return fmt.Errorf("bench: reference: prepare %s: %w", name, err)
 		}

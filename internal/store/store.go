@@ -1,9 +1,13 @@
 // Package store reads and writes tasks with exactly one SQL statement per
-// successful operation. Ent's SQL builder renders the statements, with
-// RETURNING where Ent's own Create/Update would add round trips (Create
-// does not read the database's defaults back; UpdateOne wraps UPDATE and
-// SELECT in a transaction); the hot reads are rendered once, and deletes
-// go through Ent's client, which sends a single DELETE.
+// successful operation.
+//
+// Every statement is SQL written here, named, and run as a prepared
+// statement. Ent declares the schema, but its client does not fit the
+// request path: Create does not read the database's defaults back,
+// UpdateOne wraps UPDATE and SELECT in a transaction, and building and
+// scanning through its query graph cost a third of the API's CPU per read
+// (measured with a CPU profile under load). Writing the statements out
+// keeps each request one statement and one round trip, with RETURNING.
 package store
 
 import (
@@ -12,14 +16,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
+	"strconv"
+	"strings"
 	"time"
-
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-
-	"tasks/ent"
-	"tasks/ent/task"
 )
 
 // Task is a stored task. The database sets both timestamps.
@@ -58,26 +57,80 @@ func (v Version) conditional() bool { return len(v.UpdatedAt) > 0 }
 
 // Tasks is the task store.
 type Tasks struct {
-	db     *prepared
-	client *ent.Client
-	// Statements rendered once by Ent's SQL builder: building and
-	// scanning through Ent's query graph on every request cost a third of
-	// the API's CPU per read (measured with a CPU profile under load).
-	insert, get, list string
-	updates           sync.Map // updateShape → rendered UPDATE … RETURNING
-	retention         time.Duration
+	db        *prepared
+	retention time.Duration
+	// The common shapes of the statements that vary, written once:
+	// updates[fields][versions] and deletes[versions], for up to
+	// cachedVersions versions. Rarer ones are written per request.
+	updates [4][cachedVersions + 1]string
+	deletes [cachedVersions + 1]string
 }
 
-// updateShape is what varies between UPDATE statements: which fields are
-// set and how many versions If-Match allows. There are few, so each is
-// rendered once.
-type updateShape struct {
-	title, done bool
-	versions    int
+// cachedVersions is the most If-Match versions whose statements are
+// written once at start.
+const cachedVersions = 4
+
+// taskColumns are the columns a Task is scanned from, in scanTask's order.
+const taskColumns = `"id", "title", "done", "created_at", "updated_at"`
+
+// The statements of the request path, by name. InsertTask, SelectTask
+// and ListTasks are also what the bench replays.
+const (
+	// InsertTask creates a task from $1 title and $2 done.
+	InsertTask = `INSERT INTO "tasks" ("title", "done") VALUES ($1, $2) RETURNING ` + taskColumns
+	// SelectTask reads task $1.
+	SelectTask = `SELECT ` + taskColumns + ` FROM "tasks" WHERE "id" = $1`
+	// ListTasks reads a page, newest first: ids below $1 (0 for the
+	// first page), done equal to $2 (NULL for any), at most $3 rows. One
+	// shape for every page: a zero cursor and a NULL filter fold away when
+	// PostgreSQL plans the statement with its parameters.
+	ListTasks = `SELECT ` + taskColumns + ` FROM "tasks" WHERE ($1::bigint = 0 OR "id" < $1) ` +
+		`AND ($2::boolean IS NULL OR "done" = $2) ORDER BY "id" DESC LIMIT $3`
+)
+
+// UpdateTask is the UPDATE … RETURNING that sets title (when title), then
+// done (when done), numbered in that order from $1, of the task whose id
+// is the next parameter, and, with versions > 0, only while its
+// updated_at is one of the versions parameters after it.
+func UpdateTask(title, done bool, versions int) string {
+	var b strings.Builder
+	b.WriteString(`UPDATE "tasks" SET `)
+	n := 0
+	if title {
+		n++
+		b.WriteString(`"title" = $1`)
+	}
+	if done {
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteString(`"done" = $` + strconv.Itoa(n))
+	}
+	b.WriteString(whereTask(n+1, versions))
+	b.WriteString(" RETURNING " + taskColumns)
+	return b.String()
 }
 
-// columns are the ones a Task is scanned from, in order.
-var columns = []string{task.FieldID, task.FieldTitle, task.FieldDone, task.FieldCreatedAt, task.FieldUpdatedAt}
+// DeleteTask is the DELETE of the task $1, with versions > 0 only while
+// its updated_at is one of the versions parameters after it.
+func DeleteTask(versions int) string {
+	return `DELETE FROM "tasks"` + whereTask(1, versions)
+}
+
+// whereTask selects the task whose id is parameter id, and with versions
+// > 0 only while its updated_at is one of the parameters after it.
+func whereTask(id, versions int) string {
+	w := ` WHERE "id" = $` + strconv.Itoa(id)
+	if versions == 0 {
+		return w
+	}
+	vs := make([]string, versions)
+	for i := range vs {
+		vs[i] = "$" + strconv.Itoa(id+1+i)
+	}
+	return w + ` AND "updated_at" IN (` + strings.Join(vs, ", ") + ")"
+}
 
 // createOnce inserts a task under an idempotency key, or, when the key
 // is live (used less than the retention ago), returns what the key's
@@ -159,17 +212,12 @@ func WithKeyRetention(d time.Duration) Option {
 // New returns a store on db. Open db on Connector, so that no failed
 // statement can leave an unusable connection in the pool.
 func New(db *sql.DB, opts ...Option) *Tasks {
-	st := Statements()
-	p := newPrepared(db)
-	s := &Tasks{
-		db: p,
-		// Ent's statements (the deletes) go through the same prepared
-		// statements as the store's own.
-		client:    ent.NewClient(ent.Driver(entsql.NewDriver(dialect.Postgres, entsql.Conn{ExecQuerier: p}))),
-		insert:    st["create"],
-		get:       st["get"],
-		list:      st["list"],
-		retention: DefaultKeyRetention,
+	s := &Tasks{db: newPrepared(db), retention: DefaultKeyRetention}
+	for v := range cachedVersions + 1 {
+		for f := range s.updates {
+			s.updates[f][v] = UpdateTask(f&1 != 0, f&2 != 0, v)
+		}
+		s.deletes[v] = DeleteTask(v)
 	}
 	for _, o := range opts {
 		o(s)
@@ -177,36 +225,9 @@ func New(db *sql.DB, opts ...Option) *Tasks {
 	return s
 }
 
-// Statements returns the SQL the store sends for create, get, list and
-// patch (an update of done), so that benchmarks can replay exactly it.
-func Statements() map[string]string {
-	pg := entsql.Dialect(dialect.Postgres)
-	insert, _ := pg.Insert(task.Table).
-		Columns(task.FieldTitle, task.FieldDone).
-		Values("", false).
-		Returning(columns...).
-		Query()
-	get, _ := pg.Select(columns...).From(entsql.Table(task.Table)).
-		Where(entsql.EQ(task.FieldID, 0)).
-		Query()
-	// One shape for every page: a zero cursor and a NULL filter fold away
-	// when PostgreSQL plans the unnamed statement with its parameters.
-	list, _ := pg.Select(columns...).From(entsql.Table(task.Table)).
-		Where(entsql.And(
-			entsql.ExprP(`($1::bigint = 0 OR "id" < $1)`),
-			entsql.ExprP(`($2::boolean IS NULL OR "done" = $2)`),
-		)).
-		OrderBy(entsql.Desc(task.FieldID)).
-		Query()
-	patch, _ := pg.Update(task.Table).Set(task.FieldDone, false).
-		Where(entsql.EQ(task.FieldID, 0)).Returning(columns...).
-		Query()
-	return map[string]string{"create": insert, "get": get, "list": list + " LIMIT $3", "patch": patch}
-}
-
 // Create inserts a task; the database assigns id and timestamps.
 func (s *Tasks) Create(ctx context.Context, title string, done bool) (Task, error) {
-	t, err := scanTask(s.db.QueryRowContext(ctx, s.insert, title, done))
+	t, err := scanTask(s.db.QueryRowContext(ctx, InsertTask, title, done))
 	if err != nil {
 		return Task{}, fmt.Errorf("store: create: %w", err)
 	}
@@ -254,7 +275,7 @@ func (s *Tasks) ExpireKeys(ctx context.Context, batch int) (int64, error) {
 
 // Get returns the task with the given id.
 func (s *Tasks) Get(ctx context.Context, id int64) (Task, error) {
-	t, err := scanTask(s.db.QueryRowContext(ctx, s.get, id))
+	t, err := scanTask(s.db.QueryRowContext(ctx, SelectTask, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Task{}, ErrNotFound
@@ -277,7 +298,7 @@ func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
 	if p.Done != nil {
 		done = sql.NullBool{Bool: *p.Done, Valid: true}
 	}
-	rows, err := s.db.QueryContext(ctx, s.list, p.Before, done, p.Limit)
+	rows, err := s.db.QueryContext(ctx, ListTasks, p.Before, done, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list: %w", err)
 	}
@@ -316,9 +337,8 @@ func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Tas
 		}
 		return t, err
 	}
-	shape := updateShape{title: c.Title != nil, done: c.Done != nil, versions: len(v.UpdatedAt)}
-	// Arguments in the order the rendered statement numbers them: the SET
-	// values, the id, then the versions.
+	// Arguments in the order UpdateTask numbers them: the SET values, the
+	// id, then the versions.
 	args := make([]any, 0, 3+len(v.UpdatedAt))
 	if c.Title != nil {
 		args = append(args, *c.Title)
@@ -330,7 +350,7 @@ func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Tas
 	for _, u := range v.UpdatedAt {
 		args = append(args, u)
 	}
-	t, err := scanTask(s.db.QueryRowContext(ctx, s.updateSQL(shape), args...))
+	t, err := scanTask(s.db.QueryRowContext(ctx, s.updateSQL(c.Title != nil, c.Done != nil, len(v.UpdatedAt)), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Task{}, s.missOrConflict(ctx, id, v)
 	}
@@ -345,11 +365,20 @@ func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
 	if len(v.UpdatedAt) > MaxVersions {
 		return ErrTooManyVersions
 	}
-	q := s.client.Task.Delete().Where(task.ID(int(id)))
-	if v.conditional() {
-		q.Where(task.UpdatedAtIn(v.UpdatedAt...))
+	args := make([]any, 0, 1+len(v.UpdatedAt))
+	args = append(args, id)
+	for _, u := range v.UpdatedAt {
+		args = append(args, u)
 	}
-	n, err := q.Exec(ctx)
+	q := DeleteTask(len(v.UpdatedAt))
+	if len(v.UpdatedAt) <= cachedVersions {
+		q = s.deletes[len(v.UpdatedAt)]
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: delete %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("store: delete %d: %w", id, err)
 	}
@@ -359,34 +388,20 @@ func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
 	return nil
 }
 
-// updateSQL renders, once per shape, the UPDATE … RETURNING statement
-// with Ent's SQL builder.
-func (s *Tasks) updateSQL(sh updateShape) string {
-	if q, ok := s.updates.Load(sh); ok {
-		return q.(string)
+// updateSQL returns UpdateTask's statement for a shape, written at
+// start for the common ones.
+func (s *Tasks) updateSQL(title, done bool, versions int) string {
+	if versions > cachedVersions {
+		return UpdateTask(title, done, versions)
 	}
-	b := entsql.Dialect(dialect.Postgres).Update(task.Table)
-	if sh.title {
-		b.Set(task.FieldTitle, "")
+	f := 0
+	if title {
+		f |= 1
 	}
-	if sh.done {
-		b.Set(task.FieldDone, false)
+	if done {
+		f |= 2
 	}
-	where := entsql.EQ(task.FieldID, 0)
-	if sh.versions > 0 {
-		vs := make([]any, sh.versions)
-		for i := range vs {
-			vs[i] = time.Time{}
-		}
-		where = entsql.And(where, entsql.In(task.FieldUpdatedAt, vs...))
-	}
-	q, _ := b.Where(where).Returning(columns...).Query()
-	// Clients choose how many versions If-Match lists; keep only the
-	// common shapes so the cache cannot grow without bound.
-	if sh.versions <= 4 {
-		s.updates.Store(sh, q)
-	}
-	return q
+	return s.updates[f][versions]
 }
 
 // missOrConflict tells, after a conditional write touched no row, whether
