@@ -101,14 +101,7 @@ func TestStaleDirectoriesAreRemoved(t *testing.T) {
 // and leaves the server running.
 func TestDatabasesOnAGivenServer(t *testing.T) {
 	ctx := context.Background()
-	s, err := pgtemp.Start(ctx)
-	if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s := start(t)
 	given, err := pgtemp.Connect(ctx, s.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
@@ -157,14 +150,7 @@ func TestDatabasesOnAGivenServer(t *testing.T) {
 // with the given URL's credentials and parameters.
 func TestURLKeepsTheGivenParameters(t *testing.T) {
 	ctx := context.Background()
-	s, err := pgtemp.Start(ctx)
-	if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s := start(t)
 	given, err := pgtemp.Connect(ctx, s.URL("postgres")+"&application_name=given")
 	if err != nil {
 		t.Fatal(err)
@@ -204,4 +190,19 @@ func queryInt(t *testing.T, url, q string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// start starts a server stopped when the test ends; without the binaries
+// the test is skipped, except under CI.
+func start(t *testing.T) *pgtemp.Server {
+	t.Helper()
+	s, err := pgtemp.Start(context.Background())
+	if errors.Is(err, pgtemp.ErrNoBinaries) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	return s
 }
