@@ -48,7 +48,11 @@ func (p *prepared) stmt(ctx context.Context, q string) *sql.Stmt {
 		return nil
 	}
 	if old, loaded := p.stmts.LoadOrStore(q, st); loaded {
-		st.Close() // a concurrent request prepared it first
+		// A concurrent request prepared it first. Closing ours waits for
+		// the connection it was prepared on, which another request may be
+		// using for as long as its statement runs (waiting on a lock, say):
+		// close it aside rather than hold this request.
+		go st.Close()
 		return old.(*sql.Stmt)
 	}
 	p.n.Add(1)
@@ -60,7 +64,7 @@ func (p *prepared) stmt(ctx context.Context, q string) *sql.Stmt {
 func (p *prepared) forget(q string, st *sql.Stmt) {
 	if p.stmts.CompareAndDelete(q, st) {
 		p.n.Add(-1)
-		st.Close()
+		go st.Close() // without waiting for busy connections, as in stmt
 	}
 }
 

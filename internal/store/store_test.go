@@ -178,29 +178,44 @@ func TestConditionalWrites(t *testing.T) {
 // goroutines at once: one task is created, and every caller gets it, the
 // same one, exactly one of them as the original. The key keeps answering
 // after the task is gone, and refuses another request.
+//
+// So that the creates really overlap, a transaction holds the key
+// uncommitted until every one of them waits on it, then rolls back: one
+// claims the key, and the others wait on that one, then find the key
+// taken by a transaction their statement cannot see, the path that reads
+// the key again.
 func TestCreateOnceRacing(t *testing.T) {
 	s, db := openStore(t)
 	ctx := context.Background()
 	const n = 24
 	fp := []byte("fingerprint of the request")
+	hold, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.Exec(`INSERT INTO idempotency_keys (key, fingerprint, task_id, title, done) VALUES ('race-key', '', 0, 'held', false)`); err != nil {
+		t.Fatal(err)
+	}
 	type answer struct {
 		task     store.Task
 		replayed bool
 		err      error
 	}
 	answers := make([]answer, n)
-	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
 			a := &answers[i]
 			a.task, a.replayed, a.err = s.CreateOnce(ctx, "race-key", fp, "raced", true)
 		}()
 	}
-	close(start)
+	waitForLockWaits(t, db, n)
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 
 	originals := 0
@@ -242,6 +257,28 @@ func TestCreateOnceRacing(t *testing.T) {
 	}
 	if _, _, err := s.CreateOnce(ctx, "race-key", []byte("another request"), "other", false); !errors.Is(err, store.ErrKeyReused) {
 		t.Fatalf("the key with another request: %v; want ErrKeyReused", err)
+	}
+}
+
+// waitForLockWaits waits until n sessions of this database wait for a
+// lock.
+func waitForLockWaits(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d creates wait on the held key; the others are held up before the database", waiting, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
