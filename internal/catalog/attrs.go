@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -308,7 +307,6 @@ const rlsFormat = "enabled=%t forced=%t"
 
 func rlsDef(rls, force bool) string { return fmt.Sprintf(rlsFormat, rls, force) }
 
-// plainOption is a storage parameter value that needs no quotes.
 // alterOptions changes a set of key=value options (one per line of the
 // Def) into keys/vals: RESET for the keys that went, SET for those that
 // are new or changed.
@@ -338,8 +336,6 @@ func alterOptions(keys []string, vals map[string]string, set, reset func([]strin
 		return s, true
 	}
 }
-
-var plainOption = regexp.MustCompile(`^(-?[0-9]+(\.[0-9]+)?|[a-z_][a-z0-9_]*)$`)
 
 // storageObject is a table's storage parameters (reloptions, and its
 // TOAST table's as toast.name).

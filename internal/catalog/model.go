@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -242,6 +243,9 @@ func QuoteIdent(s string) string { return pq.QuoteIdentifier(s) }
 
 // QuoteLiteral quotes a string literal in rendered DDL; see QuoteIdent.
 func QuoteLiteral(s string) string { return pq.QuoteLiteral(s) }
+
+// plainOption is a storage parameter value that needs no quotes.
+var plainOption = regexp.MustCompile(`^(-?[0-9]+(\.[0-9]+)?|[a-z_][a-z0-9_]*)$`)
 
 // optionValue renders a storage parameter's value the way PostgreSQL
 // prints reloptions: bare when it is a number or a plain word, quoted
