@@ -22,6 +22,15 @@ import (
 // a way to stop it, and a channel with Run's result.
 func startRun(t *testing.T, env map[string]string) (base string, stop context.CancelFunc, done <-chan error) {
 	t.Helper()
+	addrs, stop, done := startRunAddrs(t, env)
+	return "http://" + addrs["listening"], stop, done
+}
+
+// startRunAddrs is startRun returning every address the server logged,
+// by the log message that announced it: "listening" (the API), "metrics"
+// and "profiling" when configured.
+func startRunAddrs(t *testing.T, env map[string]string) (addrs map[string]string, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	result := make(chan error, 1)
@@ -35,13 +44,23 @@ func startRun(t *testing.T, env map[string]string) (base string, stop context.Ca
 		result <- err
 		close(result) // later receivers (the cleanup) see it has returned
 	}()
-	addr := make(chan string, 1)
+	addr := make(chan map[string]string, 1)
 	go func() {
+		seen := map[string]string{}
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
+			// msg=NAME addr=HOST:PORT …
+			_, rest, _ := strings.Cut(sc.Text(), "msg=")
+			msg, rest, _ := strings.Cut(rest, " ")
+			a, ok := strings.CutPrefix(rest, "addr=")
+			if !ok {
+				continue
+			}
+			a, _, _ = strings.Cut(a, " ")
+			seen[msg] = a
+			if msg == "listening" {
+				addr <- seen // the last address line; seen is not written again
+				break
 			}
 		}
 		io.Copy(io.Discard, pr)
@@ -56,13 +75,13 @@ func startRun(t *testing.T, env map[string]string) (base string, stop context.Ca
 				t.Error("Run did not return after cancel")
 			}
 		})
-		return "http://" + a, cancel, result
+		return a, cancel, result
 	case err := <-result:
 		t.Fatalf("Run returned before listening: %v", err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not start listening")
 	}
-	return "", nil, nil
+	return nil, nil, nil
 }
 
 func get(t *testing.T, url string) int {
