@@ -79,20 +79,19 @@ func NewServer(c Config) http.Handler {
 			}
 			h.ServeHTTP(w, r)
 		}),
-		log: c.Log, metrics: c.Metrics, access: c.AccessLog, ids: newRequestIDs(), routes: mux.patterns,
+		log: c.Log, timeout: c.RequestTimeout, metrics: c.Metrics, access: c.AccessLog,
+		ids: newRequestIDs(), routes: mux.patterns,
 	}
 }
 
-// serve adapts a handler: it bounds the request's time and writes any
-// error it returns as a problem.
+// serve adapts a handler: it writes any error the handler returns as a
+// problem. The request's time is bounded before (observer), where its
+// context is made.
 func serve(c Config, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), c.RequestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
 		if err := h(w, r); err != nil {
 			p := errorResponse(c.Log, r, err)
-			p.RequestID = requestID(ctx)
+			p.RequestID = requestID(r.Context())
 			writeProblem(c.Log, w, p)
 		}
 	})
