@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -75,5 +76,34 @@ func benchRequest(b *testing.B, srv http.Handler, method, path, body string, sta
 		if rec.Code != status {
 			b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 		}
+	}
+}
+
+// BenchmarkObserve is what the observability adds to a request, without
+// the database and the network whose cost would hide it: GET /healthz
+// with request ids only, with metrics, and with metrics and an access-log
+// line written as api.Run writes it (text, buffered, to a file).
+//
+//	go test -run '^$' -bench Observe -benchmem ./internal/api
+func BenchmarkObserve(b *testing.B) {
+	f, err := os.CreateTemp(b.TempDir(), "access.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	out := api.NewLogWriter(f)
+	defer out.Close()
+	log := slog.New(slog.NewTextHandler(out, nil))
+	for _, bc := range []struct {
+		name string
+		c    api.Config
+	}{
+		{"ids", api.Config{Log: log}},
+		{"metrics", api.Config{Log: log, Metrics: api.NewMetrics(&sql.DB{})}},
+		{"metrics+access", api.Config{Log: log, Metrics: api.NewMetrics(&sql.DB{}), AccessLog: slog.LevelInfo}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			benchRequest(b, api.NewServer(bc.c), "GET", "/healthz", "", 200)
+		})
 	}
 }

@@ -111,7 +111,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case *httpConns < 0, *headerBytes <= 0, *reqTimeout <= 0, *delay < 0, *retention <= 0:
 		return errors.New("api: -http-max-conns, -shutdown-delay must be ≥ 0; -max-header-bytes, -request-timeout, -idempotency-retention > 0")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	out := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
+	defer out.Close()
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	if *httpConns == 0 {
 		*httpConns = defaultHTTPConns(*maxConns)
 	}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the flusher and the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLogWriter: lines are written within the interval, a record larger
+// than the buffer at once, what is left by Close, and lines after it at once.
+func TestLogWriter(t *testing.T) {
+	var out lockedBuffer
+	w := newLogWriter(&out, 1<<10, 50*time.Millisecond)
+	w.Write([]byte("one\n"))
+	w.Write([]byte("two\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() != "one\ntwo\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s the output is %q; want both lines within the interval", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A batch larger than the buffer goes out without waiting.
+	big := strings.Repeat("x", 2<<10) + "\n"
+	w.Write([]byte(big))
+	if !strings.Contains(out.String(), big) {
+		t.Error("a record larger than the buffer was held back")
+	}
+
+	w.Write([]byte("three\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), "three\n") {
+		t.Errorf("Close left %q unwritten", "three")
+	}
+	w.Write([]byte("four\n"))
+	if !strings.HasSuffix(out.String(), "four\n") {
+		t.Errorf("a line written after Close is held back: %q", out.String())
+	}
+}
