@@ -1,36 +1,18 @@
-package api
+package api_test
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tasks/internal/api"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the flusher and the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogWriter: lines are written within the interval, a record larger
 // than the buffer at once, what is left by Close, and lines after it at once.
 func TestLogWriter(t *testing.T) {
-	var out lockedBuffer
-	w := newLogWriter(&out, 1<<10, 50*time.Millisecond)
+	var out syncBuffer
+	w := api.NewLogWriter(&out)
 	w.Write([]byte("one\n"))
 	w.Write([]byte("two\n"))
 	deadline := time.Now().Add(5 * time.Second)
@@ -42,7 +24,7 @@ func TestLogWriter(t *testing.T) {
 	}
 
 	// A batch larger than the buffer goes out without waiting.
-	big := strings.Repeat("x", 2<<10) + "\n"
+	big := strings.Repeat("x", 128<<10) + "\n"
 	w.Write([]byte(big))
 	if !strings.Contains(out.String(), big) {
 		t.Error("a record larger than the buffer was held back")

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -296,30 +295,16 @@ func TestMetricsOnAPIAddress(t *testing.T) {
 	}
 }
 
-// logBuffer is a concurrency-safe log destination for slog's JSON handler.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines are the records logged so far, decoded.
-func (b *logBuffer) lines(t *testing.T) []map[string]any {
+// logLines are the JSON records logged to b so far, decoded.
+func logLines(t *testing.T, b *syncBuffer) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, l := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		if len(l) == 0 {
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if l == "" {
 			continue
 		}
 		var m map[string]any
-		if err := json.Unmarshal(l, &m); err != nil {
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("log line %s: %v", l, err)
 		}
 		out = append(out, m)
@@ -328,7 +313,7 @@ func (b *logBuffer) lines(t *testing.T) []map[string]any {
 }
 
 func TestRequestID(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	srv := httptest.NewServer(api.NewServer(api.Config{
 		Log: log, AccessLog: slog.LevelInfo,
@@ -397,7 +382,7 @@ func TestRequestID(t *testing.T) {
 		t.Fatalf("GET /readyz: id %q, body %v", id, body)
 	}
 	var mine []string
-	for _, l := range logs.lines(t) {
+	for _, l := range logLines(t, logs) {
 		if l["request_id"] == "ready-check" {
 			mine = append(mine, l["msg"].(string))
 		} else if l["path"] == "/readyz" || l["msg"] == "not ready" {
@@ -407,7 +392,7 @@ func TestRequestID(t *testing.T) {
 	if diff := cmp.Diff([]string{"not ready", "request"}, mine); diff != "" {
 		t.Errorf("log lines of GET /readyz (-want +got):\n%s", diff)
 	}
-	lines := logs.lines(t)
+	lines := logLines(t, logs)
 	access := lines[len(lines)-1]
 	for k, v := range map[string]any{"level": "INFO", "method": "GET", "path": "/readyz", "status": 503.0} {
 		if access[k] != v {
@@ -432,13 +417,13 @@ func TestAccessLogLevel(t *testing.T) {
 		{"off", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &logBuffer{}
+			logs := &syncBuffer{}
 			srv := httptest.NewServer(api.NewServer(api.Config{Log: slog.New(slog.NewJSONHandler(logs, nil)), AccessLog: tc.access}))
 			defer srv.Close()
 			if s := get(t, srv.URL+"/healthz"); s != 200 {
 				t.Fatalf("healthz: %d", s)
 			}
-			if n := len(logs.lines(t)); n != tc.lines {
+			if n := len(logLines(t, logs)); n != tc.lines {
 				t.Errorf("%d log lines for one request; want %d", n, tc.lines)
 			}
 		})
