@@ -81,10 +81,9 @@ type apiServer struct {
 	pprof string
 }
 
-// startAPI starts the api binary with its default observability (metrics
-// on, an access-log line per request) plus env. Its log goes to logFile,
-// not the terminal: it is written as it would be in service, one line
-// per request.
+// startAPI starts the api binary with LOG_LEVEL=info, as in service,
+// plus env. Its log goes to logFile, not the terminal, which an
+// access-log line per request (ACCESS_LOG_LEVEL=info) would flood.
 func startAPI(ctx context.Context, name, bin, dbURL string, conns int, profile bool, logFile string, env ...string) (*apiServer, error) {
 	addr, err := freeAddr()
 	if err != nil {
