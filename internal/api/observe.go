@@ -130,19 +130,19 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 type observer struct {
 	next    http.Handler
 	log     *slog.Logger
-	timeout time.Duration   // Config.RequestTimeout
-	metrics *Metrics        // nil: not counted
-	access  slog.Leveler    // nil: no access log
-	ids     *requestIDs     //
+	timeout time.Duration // Config.RequestTimeout
+	metrics *Metrics      // nil: not counted
+	access  slog.Leveler  // nil: no access log
+	ids     *requestIDs
 	routes  map[string]bool // the patterns the mux was given
 }
 
 func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	x := &exchange{}
 	x.ctx = requestContext{Context: r.Context(), x: x}
 	if in := r.Header[requestIDHeader]; len(in) == 1 && validRequestID(in[0]) {
-		// The request's own slice; nothing reads it after the handler.
+		// The request's own slice, shared with the response: nothing
+		// changes either in place.
 		x.id = in[0]
 		w.Header()[requestIDHeader] = in
 	} else {
@@ -160,6 +160,7 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.next.ServeHTTP(w, r)
 		return
 	}
+	start := time.Now()
 	if o.metrics != nil {
 		o.metrics.inFlight.Inc()
 		defer o.metrics.inFlight.Dec()
@@ -207,8 +208,8 @@ func methodLabel(m string) string {
 	return "other"
 }
 
-// patternMux is a ServeMux that remembers its patterns, the only route
-// labels metrics and access logs use.
+// patternMux is a ServeMux that remembers its patterns, the only values
+// the metrics' route label takes.
 type patternMux struct {
 	*http.ServeMux
 	patterns map[string]bool
