@@ -75,12 +75,12 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string) float64
 // service exports against what was sent.
 func TestMetricsUnderLoad(t *testing.T) {
 	addrs, _, _ := startRunAddrs(t, map[string]string{
-		"DATABASE_URL": cluster.Migrated(t), "METRICS_ADDR": "127.0.0.1:0", "PPROF_ADDR": "127.0.0.1:0",
+		"DATABASE_URL": cluster.Migrated(t), "METRICS_ADDR": "127.0.0.1:0",
 		"DB_MAX_CONNS": "3", "ACCESS_LOG_LEVEL": "info",
 	})
 	base, metrics := "http://"+addrs["listening"], "http://"+addrs["metrics"]+"/metrics"
-	if addrs["metrics"] == "" || addrs["profiling"] == "" {
-		t.Fatalf("addresses logged: %v; want metrics and profiling", addrs)
+	if addrs["metrics"] == "" {
+		t.Fatalf("addresses logged: %v; want metrics", addrs)
 	}
 
 	type req struct{ method, path, body, key string }
@@ -242,10 +242,20 @@ func TestMetricsUnderLoad(t *testing.T) {
 		t.Errorf("go_build_info labels %v; want path and version", l)
 	}
 
-	// Neither metrics nor profiles are on the public address when they
-	// have their own.
-	for _, p := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/profile?seconds=1"} {
-		if s := get(t, base+p); s != 404 {
+	if s := get(t, base+"/metrics"); s != 404 {
+		t.Errorf("GET /metrics on the API's address with METRICS_ADDR set: %d; want 404", s)
+	}
+}
+
+// TestProfilingOnlyOnItsAddress: PPROF_ADDR serves net/http/pprof, and
+// the API's own address never does.
+func TestProfilingOnlyOnItsAddress(t *testing.T) {
+	addrs, _, _ := startRunAddrs(t, map[string]string{"DATABASE_URL": cluster.Migrated(t), "PPROF_ADDR": "127.0.0.1:0"})
+	if addrs["profiling"] == "" {
+		t.Fatalf("addresses logged: %v; want profiling", addrs)
+	}
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/symbol"} {
+		if s := get(t, "http://"+addrs["listening"]+p); s != 404 {
 			t.Errorf("GET %s on the API's address: %d; want 404", p, s)
 		}
 	}
