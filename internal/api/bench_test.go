@@ -2,8 +2,12 @@ package api_test
 
 import (
 	"database/sql"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -33,7 +37,12 @@ func BenchmarkHandlers(b *testing.B) {
 	if _, err := db.Exec(`INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, 1000) i`); err != nil {
 		b.Fatal(err)
 	}
-	srv := api.NewServer(api.Config{Tasks: store.New(db)})
+	tasks := store.New(db)
+	// Bare: request ids only; observed: metrics and an access log line
+	// formatted as api.Run writes it (to nowhere), to read their cost.
+	bare := api.NewServer(api.Config{Tasks: tasks})
+	observed := api.NewServer(api.Config{Tasks: tasks, Metrics: api.NewMetrics(db), AccessLog: slog.LevelInfo,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, bc := range []struct {
 		name, method, path, body string
 		status                   int
@@ -43,20 +52,58 @@ func BenchmarkHandlers(b *testing.B) {
 		{"create", "POST", "/tasks", `{"title":"bench"}`, 201},
 		{"patch", "PATCH", "/tasks/7", `{"done":true}`, 200},
 	} {
+		for _, sv := range []struct {
+			name string
+			srv  http.Handler
+		}{{"bare", bare}, {"observed", observed}} {
+			b.Run(bc.name+"/"+sv.name, func(b *testing.B) {
+				benchRequest(b, sv.srv, bc.method, bc.path, bc.body, bc.status)
+			})
+		}
+	}
+}
+
+func benchRequest(b *testing.B, srv http.Handler, method, path, body string, status int) {
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(method, path, nil)
+		if body != "" {
+			req = httptest.NewRequest(method, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != status {
+			b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkObserve is what the observability adds to a request, without
+// the database and the network whose cost would hide it: GET /healthz
+// with request ids only, with metrics, and with metrics and an access-log
+// line written as api.Run writes it (text, buffered, to a file).
+//
+//	go test -run '^$' -bench Observe -benchmem ./internal/api
+func BenchmarkObserve(b *testing.B) {
+	f, err := os.CreateTemp(b.TempDir(), "access.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	out := api.NewLogWriter(f)
+	defer out.Close()
+	log := slog.New(slog.NewTextHandler(out, nil))
+	for _, bc := range []struct {
+		name string
+		c    api.Config
+	}{
+		{"ids", api.Config{Log: log}},
+		{"metrics", api.Config{Log: log, Metrics: api.NewMetrics(&sql.DB{})}},
+		{"metrics+access", api.Config{Log: log, Metrics: api.NewMetrics(&sql.DB{}), AccessLog: slog.LevelInfo}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest(bc.method, bc.path, nil)
-				if bc.body != "" {
-					req = httptest.NewRequest(bc.method, bc.path, strings.NewReader(bc.body))
-					req.Header.Set("Content-Type", "application/json")
-				}
-				rec := httptest.NewRecorder()
-				srv.ServeHTTP(rec, req)
-				if rec.Code != bc.status {
-					b.Fatalf("%s: %d %s", bc.name, rec.Code, rec.Body)
-				}
-			}
+			benchRequest(b, api.NewServer(bc.c), "GET", "/healthz", "", 200)
 		})
 	}
 }

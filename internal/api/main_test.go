@@ -64,7 +64,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	ready := &api.Readiness{DB: db, Head: head}
-	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check}))
+	// Metrics on, as api.Run has them, so that every API test also runs
+	// through the instrumentation.
+	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check,
+		Metrics: api.NewMetrics(db), PublicMetrics: true}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, url: url, srv: srv, log: log, wire: wire}
 }

@@ -75,6 +75,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"DELETE", path, "", []string{"If-Match", `"1"`}, 412},
 		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/readyz", "", nil, 200},
+		{"GET", "/metrics", "", nil, 200},
 	} {
 		req := e.request(tc.method, tc.path, tc.body, tc.header...)
 		var reqBody []byte

@@ -31,6 +31,9 @@ type problem struct {
 	// which are not listed: a body of thousands of unknown fields must
 	// not get an answer several times its size.
 	MoreErrors int `json:"more_errors,omitempty"`
+	// RequestID is the request's X-Request-Id, so that a client's report
+	// of an error leads to the server's log lines of that request.
+	RequestID string `json:"request_id,omitempty"`
 
 	header http.Header // extra response headers (Allow, ETag, Retry-After)
 }
@@ -119,21 +122,21 @@ func errorResponse(log *slog.Logger, r *http.Request, err error) *problem {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads this answer, and it is no
 		// server error.
-		log.Debug("client gone", "method", r.Method, "path", r.URL.Path)
+		log.DebugContext(r.Context(), "client gone", "method", r.Method, "path", r.URL.Path)
 		return newProblem(statusClientClosed, "client closed the request")
 	}
 	switch classify(err) {
 	case dbUnavailable:
-		log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		return newProblem(http.StatusServiceUnavailable, "the database is unavailable or busy; retry later").with("Retry-After", "1")
 	case dbRejectedInput:
-		log.Info("database rejected the input", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.InfoContext(r.Context(), "database rejected the input", "method", r.Method, "path", r.URL.Path, "err", err)
 		return newProblem(http.StatusUnprocessableEntity, "the database rejected a value of the request")
 	case dbConflict:
-		log.Info("conflict", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.InfoContext(r.Context(), "conflict", "method", r.Method, "path", r.URL.Path, "err", err)
 		return newProblem(http.StatusConflict, "the request conflicts with the current state; retry it")
 	}
-	log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return newProblem(http.StatusInternalServerError, "internal error")
 }
 

@@ -8,7 +8,7 @@ import (
 // pattern, so a wrong method gets a problem+json 405 with Allow (the
 // standard mux's own 405 is plain text), and "/" answers unknown paths
 // with a problem+json 404.
-func addRoutes(mux *http.ServeMux, c Config) {
+func addRoutes(mux *patternMux, c Config) {
 	create, list := serve(c, handleCreate(c.Tasks)), serve(c, handleList(c.Tasks))
 	replace := serve(c, handleReplace(c.Tasks))
 	for _, p := range []string{"/tasks", "/tasks/{$}"} {
@@ -28,6 +28,10 @@ func addRoutes(mux *http.ServeMux, c Config) {
 	mux.Handle("GET /openapi.yaml", serve(c, handleOpenAPI()))
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		mux.Handle(p, fixed(c, methodNotAllowed("GET, HEAD")))
+	}
+	if c.Metrics != nil && c.PublicMetrics {
+		mux.Handle("GET /metrics", c.Metrics.Handler())
+		mux.Handle("/metrics", fixed(c, methodNotAllowed("GET, HEAD")))
 	}
 	mux.Handle("/", fixed(c, func() *problem { return newProblem(http.StatusNotFound, "no such resource") }))
 }

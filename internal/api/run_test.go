@@ -48,6 +48,54 @@ func startRun(t *testing.T, env map[string]string) (base string, stop context.Ca
 	return "http://" + ln.Addr().String(), cancel, result
 }
 
+// startRunAdmin is startRun with the metrics and profiling servers on
+// loopback addresses of their own. It returns the three base addresses
+// ("api", "metrics", "profiling") once the admin servers listen.
+func startRunAdmin(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	addrs := map[string]string{}
+	for name, key := range map[string]string{"metrics": "METRICS_ADDR", "profiling": "PPROF_ADDR"} {
+		if _, ok := env[key]; ok {
+			addrs[name] = freeAddr(t)
+			env[key] = addrs[name]
+		}
+	}
+	base, _, _ := startRun(t, env)
+	for name, a := range addrs {
+		waitListening(t, name, a)
+	}
+	addrs["api"] = strings.TrimPrefix(base, "http://")
+	return addrs
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, name, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s address %s never listened: %v", name, addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freeAddr is a loopback address no one listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 func get(t *testing.T, url string) int {
 	t.Helper()
 	c := http.Client{Timeout: 10 * time.Second}

@@ -43,6 +43,15 @@ type Config struct {
 	// that load balancers and keep-alive clients move away before the
 	// listener closes. Nil means never.
 	Draining func() bool
+	// Metrics, when set, count and time every request.
+	Metrics *Metrics
+	// PublicMetrics serves GET /metrics on this handler; leave it false
+	// when the metrics are served on an address of their own.
+	PublicMetrics bool
+	// AccessLog is the level of the one log line written per request;
+	// nil writes none. Below the logger's level the line is not even
+	// built.
+	AccessLog slog.Leveler
 }
 
 // NewServer returns the service's HTTP handler.
@@ -50,6 +59,8 @@ func NewServer(c Config) http.Handler {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	// Every line logged with a request's context names the request.
+	c.Log = slog.New(requestIDHandler{c.Log.Handler()})
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 5 * time.Second
 	}
@@ -59,27 +70,31 @@ func NewServer(c Config) http.Handler {
 	if c.Draining == nil {
 		c.Draining = func() bool { return false }
 	}
-	mux := http.NewServeMux()
+	mux := &patternMux{ServeMux: http.NewServeMux(), patterns: map[string]bool{}}
 	addRoutes(mux, c)
 	h := recoverPanics(c.Log, mux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.Draining() {
-			// net/http closes the connection after this response.
-			w.Header().Set("Connection", "close")
-		}
-		h.ServeHTTP(w, r)
-	})
+	return &observer{
+		next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.Draining() {
+				// net/http closes the connection after this response.
+				w.Header().Set("Connection", "close")
+			}
+			h.ServeHTTP(w, r)
+		}),
+		log: c.Log, timeout: c.RequestTimeout, metrics: c.Metrics, access: c.AccessLog,
+		ids: newRequestIDs(), routes: mux.patterns,
+	}
 }
 
-// serve adapts a handler: it bounds the request's time and writes any
-// error it returns as a problem.
+// serve adapts a handler: it writes any error the handler returns as a
+// problem. The request's time is bounded before (observer), where its
+// context is made.
 func serve(c Config, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), c.RequestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
 		if err := h(w, r); err != nil {
-			writeProblem(c.Log, w, errorResponse(c.Log, r, err))
+			p := errorResponse(c.Log, r, err)
+			p.RequestID = requestID(r.Context())
+			writeProblem(c.Log, w, p)
 		}
 	})
 }
@@ -116,7 +131,7 @@ func handleReady(c Config) handler {
 			if errors.As(err, &nr) {
 				reason = nr.Reason
 			}
-			c.Log.Warn("not ready", "reason", reason, "err", err)
+			c.Log.WarnContext(r.Context(), "not ready", "reason", reason, "err", err)
 			return newProblem(http.StatusServiceUnavailable, "not ready: "+reason).with("Retry-After", "1")
 		}
 		return encode(w, http.StatusOK, "application/json", map[string]string{"status": "ready"})
@@ -138,8 +153,10 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-				writeProblem(log, w, newProblem(http.StatusInternalServerError, "internal error"))
+				log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				p := newProblem(http.StatusInternalServerError, "internal error")
+				p.RequestID = requestID(r.Context())
+				writeProblem(log, w, p)
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -43,6 +43,8 @@ type options struct {
 	triggerRounds int
 	profileDir    string
 	rounds        int
+	obsRounds     int
+	obsClients    int
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
@@ -109,8 +111,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		postmaster = t.ppid // the backend's parent
 	}
 
+	scriptDir, err := os.MkdirTemp("", "bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scriptDir)
+
 	maxClients := slices.Max(o.clients)
-	api, err := startAPI(ctx, o.apiBin, dbURL, maxClients, o.profileDir != "")
+	api, err := startAPI(ctx, "API", o.apiBin, dbURL, maxClients, o.profileDir != "", filepath.Join(scriptDir, "api.log"))
 	if err != nil {
 		return err
 	}
@@ -120,12 +128,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ref.stop()
-
-	scriptDir, err := os.MkdirTemp("", "bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scriptDir)
 
 	m := &meter{db: db, postmaster: postmaster, statements: statements}
 	fmt.Fprintf(stdout, "Each HTTP figure is the median of %d rounds, the API and the reference server alternating which goes first; pgbench runs once unthrottled and once at the API's median rate (-R), where PostgreSQL sees the same arrivals as under the API.\n\n", o.rounds)
@@ -191,6 +193,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, r := range ratios {
 		fmt.Fprintln(stdout, r)
 	}
+	if o.obsRounds > 0 {
+		fmt.Fprintln(stderr, "bench: observability cost")
+		if err := observabilityCost(ctx, stdout, m, api.proc, o, dbURL, scriptDir); err != nil {
+			return err
+		}
+	}
 	if o.triggerRounds > 0 {
 		fmt.Fprintln(stderr, "bench: trigger cost")
 		if err := triggerCost(ctx, stdout, m, pgbench, dbURL, scriptDir, o); err != nil {
@@ -212,6 +220,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	ops := fs.String("ops", "get,list,create,patch", "operations to measure")
 	fs.DurationVar(&o.triggerDur, "trigger-duration", 4*time.Second, "how long each trigger round runs")
 	fs.IntVar(&o.triggerRounds, "trigger-rounds", 5, "rounds of the trigger comparison (0 skips it)")
+	fs.IntVar(&o.obsRounds, "observability-rounds", 3, "rounds of get with and without metrics and access log (0 skips them)")
+	fs.IntVar(&o.obsClients, "observability-clients", 16, "clients of the observability rounds")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write the API's CPU profiles of get and patch at 16 clients into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -231,6 +241,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.rounds < 1 {
 		return o, errors.New("bench: -rounds must be at least 1")
+	}
+	if o.obsClients < 1 || o.obsClients > 256 {
+		return o, fmt.Errorf("bench: bad -observability-clients %d", o.obsClients)
 	}
 	if o.dur < time.Second || o.triggerDur < time.Second {
 		return o, errors.New("bench: durations must be at least 1s (pgbench counts whole seconds)")

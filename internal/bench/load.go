@@ -51,12 +51,15 @@ func freeAddr() (string, error) {
 }
 
 // startProcess starts cmd and waits until GET base+probe answers 200.
+// The child's stderr is passed on to the bench's unless cmd has one.
 func startProcess(name string, cmd *exec.Cmd, addr, probe string) (*process, error) {
-	stderr, _ := cmd.StderrPipe()
+	if cmd.Stderr == nil {
+		stderr, _ := cmd.StderrPipe()
+		go io.Copy(os.Stderr, bufio.NewReader(stderr))
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start %s: %w", name, err)
 	}
-	go io.Copy(os.Stderr, bufio.NewReader(stderr))
 	p := &process{name: name, cmd: cmd, base: "http://" + addr}
 	for range 400 {
 		if r, err := http.Get(p.base + probe); err == nil {
@@ -78,13 +81,23 @@ type apiServer struct {
 	pprof string
 }
 
-func startAPI(ctx context.Context, bin, dbURL string, conns int, profile bool) (*apiServer, error) {
+// startAPI starts the api binary with LOG_LEVEL=info, as in service,
+// plus env. Its log goes to logFile, not the terminal, which an
+// access-log line per request (ACCESS_LOG_LEVEL=info) would flood.
+func startAPI(ctx context.Context, name, bin, dbURL string, conns int, profile bool, logFile string, env ...string) (*apiServer, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
+	log, err := os.Create(logFile)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer log.Close() // the child has its own descriptor
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "DB_MAX_CONNS="+strconv.Itoa(conns))
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=info", "DB_MAX_CONNS="+strconv.Itoa(conns))
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = log
 	a := &apiServer{}
 	if profile {
 		if a.pprof, err = freeAddr(); err != nil {
@@ -92,8 +105,9 @@ func startAPI(ctx context.Context, bin, dbURL string, conns int, profile bool) (
 		}
 		cmd.Env = append(cmd.Env, "PPROF_ADDR="+a.pprof)
 	}
-	if a.proc, err = startProcess("API", cmd, addr, "/readyz"); err != nil {
-		return nil, fmt.Errorf("%w (run 'make build' first)", err)
+	if a.proc, err = startProcess(name, cmd, addr, "/readyz"); err != nil {
+		b, _ := os.ReadFile(logFile)
+		return nil, fmt.Errorf("%w (run 'make build' first); its log:\n%s", err, b)
 	}
 	return a, nil
 }
