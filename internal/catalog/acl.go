@@ -175,12 +175,7 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: privileges: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // aclTarget is what GRANT names: "TABLE t", "FUNCTION f(integer)", …,

@@ -111,12 +111,7 @@ ORDER BY n.nspname, c.relname`, pqArray(m.Schemas))
 		return err
 	}
 	add = append(add, cols...)
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // storageNames are attstorage's letters as SET STORAGE spells them.
@@ -270,12 +265,7 @@ ORDER BY n.nspname, c.relname, a.attnum`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: view column defaults: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // rlsObject is a table's row-level security: enabled, and forced on the
@@ -430,12 +420,7 @@ ORDER BY n.nspname, c.relname, t.tgname`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: trigger states: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // inspectStatistics adds the extended statistics (CREATE STATISTICS) of
@@ -503,10 +488,5 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: statistics: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }

@@ -91,12 +91,7 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: comments: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // commentTarget is what COMMENT ON names for an object.

@@ -169,6 +169,17 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 	return crows.Err()
 }
 
+// addAll adds the objects an inspector read, once its rows are all read
+// without error, so that a failed read adds none of them.
+func (m *Model) addAll(objs []*Object) error {
+	for _, o := range objs {
+		if err := m.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // add is Add for objects whose address may already be claimed by an
 // earlier, more specific object (an index behind a constraint).
 func (m *Model) add(o *Object) error {

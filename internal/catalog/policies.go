@@ -79,12 +79,7 @@ ORDER BY n.nspname, c.relname, p.polname`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: policies: %w", err)
 	}
-	for _, o := range add {
-		if err := m.Add(o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.addAll(add)
 }
 
 // createSQL writes CREATE POLICY, leaving out the clauses that are at

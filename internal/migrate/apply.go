@@ -120,17 +120,11 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	if out == nil {
 		out = io.Discard
 	}
-	unlock, err := lock(ctx, db, lockName, opts.LockTimeout)
+	store, unlock, err := lockRevisions(ctx, db, opts, opts.LockTimeout)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	rs, err := revisionsSchema(ctx, db, opts.RevisionsSchema, opts.Schema)
-	if err != nil {
-		return nil, err
-	}
-	store := &revisions{db: db, schema: rs}
 	if err := store.create(ctx); err != nil {
 		return nil, err
 	}
@@ -169,7 +163,7 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	}
 	fmt.Fprintf(out, " (%d migrations in total):\n\n", len(pending))
 
-	r := &runner{db: db, dir: dir, schema: rs, out: out}
+	r := &runner{db: db, dir: dir, schema: store.schema, out: out}
 	if opts.TxMode == TxModeAll {
 		err = r.all(ctx, pending, rep)
 	} else {

@@ -53,16 +53,12 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		return nil, fmt.Errorf("migrate: hash dir: %w", err)
 	}
 	// Like the Atlas CLI, set does not wait for a running apply.
-	unlock, err := lock(ctx, db, lockName, 0)
+	store, unlock, err := lockRevisions(ctx, db, opts, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	rs, err := revisionsSchema(ctx, db, opts.RevisionsSchema, opts.Schema)
-	if err != nil {
-		return nil, err
-	}
-	existing, err := (&revisions{db: db, schema: rs}).readRows(ctx)
+	existing, err := store.readRows(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +72,7 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 	if !known {
 		return nil, fmt.Errorf("migrate: set: no migration file or revision with version %q", version)
 	}
-	if err := (&revisions{db: db, schema: rs}).create(ctx); err != nil {
+	if err := store.create(ctx); err != nil {
 		return nil, err
 	}
 	drv, err := postgres.Open(db)
@@ -88,8 +84,8 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		return nil, fmt.Errorf("migrate: begin: %w", err)
 	}
 	defer tx.Rollback()
-	store := &revisions{db: tx, schema: rs}
-	rows, err := store.readRows(ctx)
+	txStore := &revisions{db: tx, schema: store.schema}
+	rows, err := txStore.readRows(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +103,7 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 			lastKept = max(lastKept, r.Version)
 		}
 		if r.Version > version {
-			if err := store.DeleteRevision(ctx, r.Version); err != nil {
+			if err := txStore.DeleteRevision(ctx, r.Version); err != nil {
 				return nil, err
 			}
 			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
@@ -117,7 +113,7 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		if f == nil && r.Applied == 0 && r.Total > 0 && !r.Type.Has(amigrate.RevisionTypeResolved) {
 			// A failed attempt of a file no longer in the directory: there
 			// is nothing to mark applied, and nothing of it in the database.
-			if err := store.DeleteRevision(ctx, r.Version); err != nil {
+			if err := txStore.DeleteRevision(ctx, r.Version); err != nil {
 				return nil, err
 			}
 			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
@@ -140,7 +136,7 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 			}
 		}
 		res.Applied, res.PartialHashes = res.Total, nil
-		if err := store.WriteRevision(ctx, &res); err != nil {
+		if err := txStore.WriteRevision(ctx, &res); err != nil {
 			return nil, err
 		}
 		rep.Changes = append(rep.Changes, SetOp{'+', r.Version, r.Description})
@@ -157,7 +153,7 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		if err != nil {
 			return nil, fmt.Errorf("migrate: set: %s: %w", f.Name(), err)
 		}
-		if err := store.WriteRevision(ctx, &amigrate.Revision{
+		if err := txStore.WriteRevision(ctx, &amigrate.Revision{
 			Version:         f.Version(),
 			Description:     f.Desc(),
 			Type:            amigrate.RevisionTypeResolved,
@@ -206,4 +202,19 @@ func (r *SetReport) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %c %s\n", c.Op, text)
 	}
+}
+
+// lockRevisions takes the migration lock, waiting up to wait (0: not at
+// all), and returns the revision table's store and the unlock.
+func lockRevisions(ctx context.Context, db *sql.DB, opts Options, wait time.Duration) (*revisions, func(), error) {
+	unlock, err := lock(ctx, db, lockName, wait)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := revisionsSchema(ctx, db, opts.RevisionsSchema, opts.Schema)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return &revisions{db: db, schema: rs}, unlock, nil
 }
