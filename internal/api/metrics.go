@@ -20,7 +20,10 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	// inFlight counts requests being served; the gauge reads it at
+	// scrape time, so a request pays one atomic add each way, not a
+	// float compare-and-swap loop.
+	inFlight atomic.Int64
 	replays  prometheus.Counter
 
 	// series holds the children of requests and duration already resolved
@@ -59,17 +62,17 @@ func NewMetrics(db *sql.DB) *Metrics {
 			Help:    "Time from a request's headers to the end of its handler, by route pattern and method.",
 			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "http_requests_in_flight",
-			Help: "HTTP requests being served.",
-		}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "http_idempotent_replays_total",
 			Help: "Creates answered with the first answer of their Idempotency-Key (Idempotent-Replayed: true).",
 		}),
 	}
 	m.series.Store(&map[seriesKey]*series{})
-	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.replays,
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "http_requests_in_flight",
+		Help: "HTTP requests being served.",
+	}, func() float64 { return float64(m.inFlight.Load()) })
+	m.reg.MustRegister(m.requests, m.duration, inFlight, m.replays,
 		collectors.NewDBStatsCollector(db, "tasks"),
 		collectors.NewBuildInfoCollector(),
 		collectors.NewGoCollector(),

@@ -162,8 +162,8 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	if o.metrics != nil {
-		o.metrics.inFlight.Inc()
-		defer o.metrics.inFlight.Dec()
+		o.metrics.inFlight.Add(1)
+		defer o.metrics.inFlight.Add(-1)
 	}
 	x.rec.ResponseWriter = w
 	o.next.ServeHTTP(&x.rec, r)
