@@ -231,14 +231,7 @@ func decodeTokens(body []byte, allowed []string) (map[string]field, []fieldError
 		if err := dec.Decode(&raw); err != nil {
 			return nil, nil, malformed(err)
 		}
-		switch {
-		case !slices.Contains(allowed, name):
-			errs = appendError(errs, fieldError{Name: name, In: "body", Reason: "unknown field"})
-		case fields[name].set:
-			errs = appendError(errs, fieldError{Name: name, In: "body", Reason: "duplicate field"})
-		default:
-			fields[name] = field{set: true, raw: raw}
-		}
+		errs = addField(fields, allowed, name, raw, errs)
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, nil, malformed(err)
@@ -277,14 +270,7 @@ func splitObject(body []byte, allowed []string) (map[string]field, []fieldError,
 		i = skipSpace(body, i)
 		vEnd := valueEnd(body, i)
 		raw := json.RawMessage(body[i:vEnd])
-		switch n := string(name); {
-		case !slices.Contains(allowed, n):
-			errs = appendError(errs, fieldError{Name: n, In: "body", Reason: "unknown field"})
-		case fields[n].set:
-			errs = appendError(errs, fieldError{Name: n, In: "body", Reason: "duplicate field"})
-		default:
-			fields[n] = field{set: true, raw: raw}
-		}
+		errs = addField(fields, allowed, string(name), raw, errs)
 		i = skipSpace(body, vEnd)
 		if body[i] == ',' {
 			i = skipSpace(body, i+1)
@@ -460,4 +446,17 @@ func (f field) boolean(name string) (bool, *fieldError) {
 		reason = "required"
 	}
 	return false, &fieldError{Name: name, In: "body", Reason: reason}
+}
+
+// addField records a body member in fields, or the error it is: a name
+// not allowed, or one already given.
+func addField(fields map[string]field, allowed []string, name string, raw json.RawMessage, errs []fieldError) []fieldError {
+	switch {
+	case !slices.Contains(allowed, name):
+		return appendError(errs, fieldError{Name: name, In: "body", Reason: "unknown field"})
+	case fields[name].set:
+		return appendError(errs, fieldError{Name: name, In: "body", Reason: "duplicate field"})
+	}
+	fields[name] = field{set: true, raw: raw}
+	return errs
 }
