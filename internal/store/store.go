@@ -370,11 +370,7 @@ func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
 	for _, u := range v.UpdatedAt {
 		args = append(args, u)
 	}
-	q := DeleteTask(len(v.UpdatedAt))
-	if len(v.UpdatedAt) <= cachedVersions {
-		q = s.deletes[len(v.UpdatedAt)]
-	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.db.ExecContext(ctx, s.deleteSQL(len(v.UpdatedAt)), args...)
 	if err != nil {
 		return fmt.Errorf("store: delete %d: %w", id, err)
 	}
@@ -402,6 +398,15 @@ func (s *Tasks) updateSQL(title, done bool, versions int) string {
 		f |= 2
 	}
 	return s.updates[f][versions]
+}
+
+// deleteSQL returns DeleteTask's statement, written at start for the
+// common numbers of versions.
+func (s *Tasks) deleteSQL(versions int) string {
+	if versions > cachedVersions {
+		return DeleteTask(versions)
+	}
+	return s.deletes[versions]
 }
 
 // missOrConflict tells, after a conditional write touched no row, whether
