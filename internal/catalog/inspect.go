@@ -213,12 +213,10 @@ func namedInSchema() string {
 	return b.String()
 }
 
-// unclaimed fails naming every object of the managed schemas (and every
-// database-wide object a migration could create) that no inspector put
-// in the model: a diff that cannot see an object must not pretend it
-// migrated it.
-func unclaimed(ctx context.Context, q Querier, m *Model) error {
-	rows, err := q.QueryContext(ctx, `
+// unclaimedQuery lists every object of the managed schemas ($1) and
+// every database-wide object a migration could create, with its catalog,
+// oid, kind and name; objects of extensions are left out.
+var unclaimedQuery = `
 WITH ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
 objs(cat, oid, kind, name) AS (
   SELECT 'pg_class', c.oid,
@@ -256,7 +254,7 @@ objs(cat, oid, kind, name) AS (
   SELECT 'pg_rewrite', r.oid, 'rule', n.nspname || '.' || c.relname || '.' || r.rulename
   FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = ANY($1) AND r.rulename <> '_RETURN'
-`+namedInSchema()+`  UNION ALL
+` + namedInSchema() + `  UNION ALL
   SELECT 'pg_namespace', n.oid, 'schema', n.nspname FROM pg_namespace n
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'atlas_schema_revisions')
     AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
@@ -279,7 +277,14 @@ objs(cat, oid, kind, name) AS (
 )
 SELECT o.cat, o.oid, o.kind, o.name FROM objs o
 WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = o.cat::regclass AND ext.objid = o.oid)
-ORDER BY 3, 4`, pqArray(m.Schemas))
+ORDER BY 3, 4`
+
+// unclaimed fails naming every object of the managed schemas (and every
+// database-wide object a migration could create) that no inspector put
+// in the model: a diff that cannot see an object must not pretend it
+// migrated it.
+func unclaimed(ctx context.Context, q Querier, m *Model) error {
+	rows, err := q.QueryContext(ctx, unclaimedQuery, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: list objects: %w", err)
 	}
