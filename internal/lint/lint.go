@@ -64,11 +64,6 @@ type Diagnostic struct {
 	Text string
 }
 
-// String is the finding as file:line: text (code).
-func (d Diagnostic) String() string {
-	return fmt.Sprintf("%s:%d: %s (%s)", d.File, d.Line, d.Text, d.Code)
-}
-
 // Run lints the newest files of c.Dir and writes a report to c.Out: per
 // file with findings, its name and then `  L<line>: <text> (<code>)`.
 // It returns the findings; the error wraps ErrFindings when one of them

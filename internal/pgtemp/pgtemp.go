@@ -89,10 +89,6 @@ func WithSetting(name, value string) Option {
 // one chosen at start.
 func WithPort(port int) Option { return func(c *config) { c.port = port } }
 
-// WithStartTimeout bounds how long Start waits for the server to accept
-// connections (default 60s).
-func WithStartTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
-
 // Start initializes and starts a new server. The caller must call Stop.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	c := config{
@@ -248,11 +244,8 @@ func localURL(port int, database string) string {
 }
 
 // Local reports whether the server is a process this package started
-// from the local binaries, which Restart and Port need.
+// from the local binaries, which Restart needs.
 func (s *Server) Local() bool { return s.cmd != nil }
-
-// Port returns the TCP port a local server listens on (127.0.0.1 only).
-func (s *Server) Port() int { return s.port }
 
 // Restart stops a local server (fast shutdown), waits for pause, and
 // starts it again on the same port and data directory. Tests use it to
