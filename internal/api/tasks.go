@@ -114,10 +114,12 @@ func handleGet(tasks taskStore) handler {
 		if err != nil {
 			return err
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, etag(t.UpdatedAt)) {
-			w.Header().Set("ETag", etag(t.UpdatedAt))
-			w.WriteHeader(http.StatusNotModified)
-			return nil
+		if inm := r.Header.Get("If-None-Match"); inm != "" {
+			if tag := etag(t.UpdatedAt); noneMatch(inm, tag) {
+				w.Header().Set("ETag", tag)
+				w.WriteHeader(http.StatusNotModified)
+				return nil
+			}
 		}
 		return writeTask(w, http.StatusOK, t)
 	}
