@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"tasks/internal/api"
 	"tasks/internal/devdb"
@@ -116,15 +120,19 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	db, err := sql.Open("postgres", url+"&binary_parameters=yes&connect_timeout=2")
+	// Opened as api.Run opens it, with the request timeout on the
+	// connections and the store.
+	const requestTimeout = 2 * time.Second
+	conn, err := pq.NewConnector(url + "&binary_parameters=yes&connect_timeout=2")
 	if err != nil {
 		t.Fatal(err)
 	}
+	db := sql.OpenDB(store.Connector(conn))
 	defer db.Close()
 	head, _ := migrations.Head()
 	ready := &api.Readiness{DB: db, Head: head}
-	const requestTimeout = 2 * time.Second
-	hs := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check, RequestTimeout: requestTimeout}))
+	tasks := store.New(db, store.WithLimits(16, requestTimeout))
+	hs := httptest.NewServer(api.NewServer(api.Config{Tasks: tasks, Ready: ready.Check}))
 	defer hs.Close()
 
 	stop := make(chan struct{})
@@ -272,5 +280,150 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	if load.statuses[201] == 0 {
 		t.Error("no request succeeded before the shutdown")
+	}
+}
+
+// TestDatabaseStopsAnswering: with the database's connections stalled
+// (packets neither delivered nor refused, as in a network partition or a
+// stopped server), requests through api.Run are answered 503 within the
+// request timeout, and the service recovers by itself when the database
+// answers again.
+func TestDatabaseStopsAnswering(t *testing.T) {
+	u, err := url.Parse(cluster.Migrated(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startStallProxy(t, u.Host)
+	u.Host = proxy.addr
+	const requestTimeout = time.Second
+	base, _, _ := startRun(t, map[string]string{"DATABASE_URL": u.String(), "REQUEST_TIMEOUT": requestTimeout.String()})
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, path, body string) (int, time.Duration) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, time.Since(start)
+	}
+	if status, _ := do("POST", "/tasks", `{"title":"before"}`); status != 201 {
+		t.Fatalf("create before the stall: %d", status)
+	}
+
+	proxy.stall(true)
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/tasks/1", ""}, {"POST", "/tasks", `{"title":"during"}`}, {"GET", "/tasks", ""},
+	} {
+		status, took := do(r.method, r.path, r.body)
+		t.Logf("stalled: %s %s: %d in %s", r.method, r.path, status, took.Round(time.Millisecond))
+		if status != 503 {
+			t.Errorf("%s %s with the database stalled: %d; want 503", r.method, r.path, status)
+		}
+		if took > requestTimeout+time.Second {
+			t.Errorf("%s %s took %s; the request timeout is %s", r.method, r.path, took, requestTimeout)
+		}
+	}
+
+	proxy.stall(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _ := do("GET", "/tasks/1", "")
+		if status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /tasks/1 still %d 10s after the database answers again", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stallProxy forwards TCP connections to target and can stall them all:
+// while stalled, it accepts connections and reads what is sent but
+// delivers nothing, in either direction, until it is unstalled.
+type stallProxy struct {
+	addr string
+
+	mu      sync.Mutex
+	stalled bool
+	resume  *sync.Cond
+}
+
+func startStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{addr: ln.Addr().String()}
+	p.resume = sync.NewCond(&p.mu)
+	var (
+		wg     sync.WaitGroup
+		connMu sync.Mutex
+		conns  []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		p.stall(false)
+		connMu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		connMu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			connMu.Lock()
+			conns = append(conns, c, s)
+			connMu.Unlock()
+			wg.Add(2)
+			go func() { defer wg.Done(); p.relay(c, s); c.Close() }()
+			go func() { defer wg.Done(); p.relay(s, c); s.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) stall(on bool) {
+	p.mu.Lock()
+	p.stalled = on
+	p.mu.Unlock()
+	p.resume.Broadcast()
+}
+
+// relay copies src to dst, holding each chunk while the proxy is stalled.
+func (p *stallProxy) relay(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.stalled {
+				p.resume.Wait()
+			}
+			p.mu.Unlock()
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }

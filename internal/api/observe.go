@@ -130,9 +130,8 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 type observer struct {
 	next    http.Handler
 	log     *slog.Logger
-	timeout time.Duration // Config.RequestTimeout
-	metrics *Metrics      // nil: not counted
-	access  slog.Leveler  // nil: no access log
+	metrics *Metrics     // nil: not counted
+	access  slog.Leveler // nil: no access log
 	ids     *requestIDs
 	routes  map[string]bool // the patterns the mux was given
 }
@@ -150,11 +149,7 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.idHeader[0] = x.id
 		w.Header()[requestIDHeader] = x.idHeader[:]
 	}
-	// The request's time limit is set here, with its id, so that the
-	// request is copied once for a new context, not twice.
-	ctx, cancel := context.WithTimeout(&x.ctx, o.timeout)
-	defer cancel()
-	r = r.WithContext(ctx)
+	r = r.WithContext(&x.ctx)
 	logged := o.access != nil && o.log.Enabled(r.Context(), o.access.Level())
 	if o.metrics == nil && !logged {
 		o.next.ServeHTTP(w, r)

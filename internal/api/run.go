@@ -141,8 +141,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	db := sql.OpenDB(store.Connector(connector))
 	defer db.Close()
-	db.SetMaxOpenConns(*maxConns)
-	db.SetMaxIdleConns(*maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	head, err := migrations.Head()
@@ -158,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if *metricsOn == "on" {
 		metrics = NewMetrics(db)
 	}
-	tasks := store.New(db, store.WithKeyRetention(*retention))
+	tasks := store.New(db, store.WithKeyRetention(*retention), store.WithLimits(*maxConns, *reqTimeout))
 	var draining atomic.Bool
 	ln, err := listen(*addr)
 	if err != nil {
@@ -168,8 +166,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	srv := &http.Server{
 		Handler: NewServer(Config{
 			Log: log, Tasks: tasks, Ready: ready.Check,
-			RequestTimeout: *reqTimeout, Draining: draining.Load,
-			Metrics: metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
+			Draining: draining.Load,
+			Metrics:  metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

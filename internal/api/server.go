@@ -35,9 +35,6 @@ type Config struct {
 	// Ready reports whether the service can serve (database reachable,
 	// schema at the expected version); nil means always ready.
 	Ready func(ctx context.Context) error
-	// RequestTimeout bounds each request's database work (default 5s), so
-	// a database that stops answering yields 503s, not hung requests.
-	RequestTimeout time.Duration
 	// Draining reports whether the service is shutting down: /readyz then
 	// says not ready, and every response carries Connection: close, so
 	// that load balancers and keep-alive clients move away before the
@@ -61,9 +58,6 @@ func NewServer(c Config) http.Handler {
 	}
 	// Every line logged with a request's context names the request.
 	c.Log = slog.New(requestIDHandler{c.Log.Handler()})
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = 5 * time.Second
-	}
 	if c.Ready == nil {
 		c.Ready = func(context.Context) error { return nil }
 	}
@@ -81,14 +75,13 @@ func NewServer(c Config) http.Handler {
 			}
 			h.ServeHTTP(w, r)
 		}),
-		log: c.Log, timeout: c.RequestTimeout, metrics: c.Metrics, access: c.AccessLog,
+		log: c.Log, metrics: c.Metrics, access: c.AccessLog,
 		ids: newRequestIDs(), routes: mux.patterns,
 	}
 }
 
 // serve adapts a handler: it writes any error the handler returns as a
-// problem. The request's time is bounded before (observer), where its
-// context is made.
+// problem.
 func serve(c Config, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -20,23 +23,66 @@ import (
 // "there is already a query being processed". Such a connection is
 // reported invalid, so the pool closes it instead of handing it to the
 // next request; the cost is one reconnect after a rare error.
-func Connector(c driver.Connector) driver.Connector { return guardedConnector{c} }
+//
+// On lib/pq's connector it also installs a dialer of its own (replacing
+// any other), whose sockets let the store bound statements by their
+// connection's deadline instead of a cancelable context (see bounded).
+func Connector(c driver.Connector) driver.Connector {
+	pc, ok := c.(*pq.Connector)
+	if ok {
+		pc.Dialer(deadlineDialer{})
+	}
+	return guardedConnector{Connector: c, deadlines: ok}
+}
 
-type guardedConnector struct{ driver.Connector }
+type guardedConnector struct {
+	driver.Connector
+	deadlines bool // connections have deadlineConn sockets
+}
 
 func (g guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	var socket *deadlineConn
+	if g.deadlines {
+		ctx = context.WithValue(ctx, dialedKey{}, &socket)
+	}
 	c, err := g.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &guardedConn{conn: c}, nil
+	return &guardedConn{conn: c, socket: socket}, nil
+}
+
+// Driver tells New whether connections can be bounded by deadlines.
+func (g guardedConnector) Driver() driver.Driver {
+	return guardedDriver{Driver: g.Connector.Driver(), deadlines: g.deadlines}
+}
+
+type guardedDriver struct {
+	driver.Driver
+	deadlines bool
+}
+
+// deadlines reports whether db's connections come from Connector with
+// sockets whose deadlines bound statements.
+func deadlines(db *sql.DB) bool {
+	d, ok := db.Driver().(guardedDriver)
+	return ok && d.deadlines
 }
 
 // guardedConn forwards everything to the driver's connection and notes
 // whether an error may have left it unusable.
 type guardedConn struct {
 	conn   driver.Conn
+	socket *deadlineConn // nil unless dialed by deadlineDialer
 	broken atomic.Bool
+}
+
+// bound sets the socket's deadline for a statement running in ctx.
+func (c *guardedConn) bound(ctx context.Context) error {
+	if c.socket == nil {
+		return nil
+	}
+	return c.check(c.socket.until(statementEnd(ctx)))
 }
 
 // check records err's verdict on the connection and returns err.
@@ -57,6 +103,9 @@ func (c *guardedConn) Prepare(q string) (driver.Stmt, error) {
 }
 
 func (c *guardedConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	if err := c.bound(ctx); err != nil {
+		return nil, err
+	}
 	var (
 		s   driver.Stmt
 		err error
@@ -79,6 +128,9 @@ func (c *guardedConn) Begin() (driver.Tx, error) {
 }
 
 func (c *guardedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if err := c.bound(ctx); err != nil {
+		return nil, err
+	}
 	if b, ok := c.conn.(driver.ConnBeginTx); ok {
 		tx, err := b.BeginTx(ctx, opts)
 		return tx, c.check(err)
@@ -92,6 +144,9 @@ func (c *guardedConn) QueryContext(ctx context.Context, q string, args []driver.
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	if err := c.bound(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := qc.QueryContext(ctx, q, args)
 	return rows, c.check(err)
 }
@@ -101,11 +156,17 @@ func (c *guardedConn) ExecContext(ctx context.Context, q string, args []driver.N
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	if err := c.bound(ctx); err != nil {
+		return nil, err
+	}
 	res, err := ec.ExecContext(ctx, q, args)
 	return res, c.check(err)
 }
 
 func (c *guardedConn) Ping(ctx context.Context) error {
+	if err := c.bound(ctx); err != nil {
+		return err
+	}
 	if p, ok := c.conn.(driver.Pinger); ok {
 		return c.check(p.Ping(ctx))
 	}
@@ -150,6 +211,9 @@ type guardedStmt struct {
 }
 
 func (s *guardedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.conn.bound(ctx); err != nil {
+		return nil, err
+	}
 	if ec, ok := s.Stmt.(driver.StmtExecContext); ok {
 		res, err := ec.ExecContext(ctx, args)
 		return res, s.conn.check(err)
@@ -163,6 +227,9 @@ func (s *guardedStmt) ExecContext(ctx context.Context, args []driver.NamedValue)
 }
 
 func (s *guardedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.conn.bound(ctx); err != nil {
+		return nil, err
+	}
 	if qc, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		rows, err := qc.QueryContext(ctx, args)
 		return rows, s.conn.check(err)
@@ -184,4 +251,119 @@ func values(args []driver.NamedValue) ([]driver.Value, error) {
 		vs[i] = a.Value
 	}
 	return vs, nil
+}
+
+// A statement the store runs with a connection free (see WithLimits)
+// runs in a context that cannot be canceled, bounded: database/sql and
+// lib/pq start a goroutine per statement to watch a cancelable context,
+// which cost the API a tenth of its CPU per request. Its time limit is
+// enforced by its connection instead: the connection's socket deadline is
+// set to the statement's end before it runs (and before a connection
+// opened for it is dialed and started), so a server that stops answering
+// fails the statement with a timeout error at its end, and the pool then
+// discards the connection (guardedConn.check). This needs the socket,
+// which Connector's dialer keeps for each connection of lib/pq's
+// connector.
+
+// bounded is the context of a statement that ends by end through its
+// connection's deadline; it carries the caller's values.
+type bounded struct {
+	context.Context
+	end time.Time
+}
+
+type boundedKey struct{}
+
+func (c *bounded) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *bounded) Done() <-chan struct{}       { return nil }
+func (c *bounded) Err() error                  { return nil }
+
+func (c *bounded) Value(key any) any {
+	if key == (boundedKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// statementEnd is the end of the statement running in ctx, or zero when
+// ctx itself bounds the statement.
+func statementEnd(ctx context.Context) time.Time {
+	if b, ok := ctx.Value(boundedKey{}).(*bounded); ok {
+		return b.end
+	}
+	return time.Time{}
+}
+
+// dialedKey carries, into a connector's Connect, where the dialer leaves
+// the socket it dials.
+type dialedKey struct{}
+
+// deadlineDialer dials the connections of Connector's lib/pq connector.
+type deadlineDialer struct{ d net.Dialer }
+
+func (d deadlineDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+func (d deadlineDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+func (d deadlineDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	end := statementEnd(ctx)
+	if !end.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, end)
+		defer cancel()
+	}
+	c, err := d.d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	dc := &deadlineConn{Conn: c}
+	if err := dc.until(end); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if slot, ok := ctx.Value(dialedKey{}).(**deadlineConn); ok {
+		*slot = dc // lib/pq keeps the last socket it dials for a connection
+	}
+	return dc, nil
+}
+
+// deadlineConn is a connection's socket, whose deadline is the earlier of
+// its statement's end and the driver's own deadline (lib/pq bounds
+// start-up by connect_timeout). Used by one goroutine at a time, as the
+// driver uses a connection.
+type deadlineConn struct {
+	net.Conn
+	end, driver time.Time // zero: none
+	set         time.Time // the socket's deadline
+}
+
+// until sets the deadline for a statement that ends by end; zero clears
+// it, for a statement that its context bounds.
+func (c *deadlineConn) until(end time.Time) error {
+	c.end = end
+	return c.apply()
+}
+
+// SetDeadline is the driver's.
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.driver = t
+	return c.apply()
+}
+
+func (c *deadlineConn) apply() error {
+	t := c.end
+	if t.IsZero() || (!c.driver.IsZero() && c.driver.Before(t)) {
+		t = c.driver
+	}
+	if t.Equal(c.set) {
+		return nil // setting a deadline costs a timer update
+	}
+	c.set = t
+	return c.Conn.SetDeadline(t)
 }

@@ -209,6 +209,26 @@ func WithKeyRetention(d time.Duration) Option {
 	}
 }
 
+// WithLimits runs at most conns statements at once, the size it sets
+// for db's pool, and bounds each statement's database work by timeout: a
+// statement that finds every connection busy waits at most timeout for
+// one, and a statement that runs is given timeout to end, including
+// opening a connection, however the server behaves. On a db opened on
+// Connector over lib/pq's connector, the limit is the connection's
+// deadline, which costs far less than a cancelable context per statement;
+// otherwise it is a context deadline. Without it, statements wait for a
+// connection and for the server as long as their context allows.
+func WithLimits(conns int, timeout time.Duration) Option {
+	return func(s *Tasks) {
+		if conns > 0 && timeout > 0 {
+			s.db.slots = make(chan struct{}, conns)
+			s.db.timeout = timeout
+			s.db.db.SetMaxOpenConns(conns)
+			s.db.db.SetMaxIdleConns(conns)
+		}
+	}
+}
+
 // New returns a store on db. Open db on Connector, so that no failed
 // statement can leave an unusable connection in the pool.
 func New(db *sql.DB, opts ...Option) *Tasks {
@@ -298,20 +318,16 @@ func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
 	if p.Done != nil {
 		done = sql.NullBool{Bool: *p.Done, Valid: true}
 	}
-	rows, err := s.db.QueryContext(ctx, ListTasks, p.Before, done, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list: %w", err)
-	}
-	defer rows.Close()
 	ts := make([]Task, 0, p.Limit)
-	for rows.Next() {
+	err := s.db.Each(ctx, func(rows *sql.Rows) error {
 		var t Task
 		if err := rows.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt); err != nil {
-			return nil, fmt.Errorf("store: list: %w", err)
+			return err
 		}
 		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, ListTasks, p.Before, done, p.Limit)
+	if err != nil {
 		return nil, fmt.Errorf("store: list: %w", err)
 	}
 	return ts, nil
