@@ -45,6 +45,7 @@ type options struct {
 	rounds        int
 	obsRounds     int
 	obsClients    int
+	dbConns       int
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
@@ -117,13 +118,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(scriptDir)
 
-	maxClients := slices.Max(o.clients)
-	api, err := startAPI(ctx, "API", o.apiBin, dbURL, maxClients, o.profileDir != "", filepath.Join(scriptDir, "api.log"))
+	conns := o.dbConns
+	if conns == 0 {
+		conns = slices.Max(o.clients)
+	}
+	api, err := startAPI(ctx, "API", o.apiBin, dbURL, conns, o.profileDir != "", filepath.Join(scriptDir, "api.log"))
 	if err != nil {
 		return err
 	}
 	defer api.stop()
-	ref, err := startReference(ctx, dbURL, maxClients)
+	ref, err := startReference(ctx, dbURL, conns)
 	if err != nil {
 		return err
 	}
@@ -216,6 +220,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.dur, "duration", 3*time.Second, "how long each measurement runs")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of each HTTP measurement, the API and the reference alternating; medians are reported")
 	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "load before each HTTP measurement, unmeasured (opens connections, prepares statements)")
+	fs.IntVar(&o.dbConns, "db-conns", 0, "database pool size of the API and the reference server; 0: the largest client count")
 	clientList := fs.String("clients", "1,16,64", "concurrent clients to measure at")
 	ops := fs.String("ops", "get,list,create,patch", "operations to measure")
 	fs.DurationVar(&o.triggerDur, "trigger-duration", 4*time.Second, "how long each trigger round runs")
