@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -355,48 +354,12 @@ type stallProxy struct {
 
 func startStallProxy(t *testing.T, target string) *stallProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{addr: ln.Addr().String()}
+	p := &stallProxy{}
 	p.resume = sync.NewCond(&p.mu)
-	var (
-		wg     sync.WaitGroup
-		connMu sync.Mutex
-		conns  []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		p.stall(false)
-		connMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connMu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			connMu.Lock()
-			conns = append(conns, c, s)
-			connMu.Unlock()
-			wg.Add(2)
-			go func() { defer wg.Done(); p.relay(c, s); c.Close() }()
-			go func() { defer wg.Done(); p.relay(s, c); s.Close() }()
-		}
-	}()
+	p.addr = startProxy(t, target, p.relay, p.relay)
+	// Registered after startProxy's, so run before it: relays held by the
+	// stall let go before the proxy waits for them.
+	t.Cleanup(func() { p.stall(false) })
 	return p
 }
 

@@ -22,13 +22,35 @@ type wireProxy struct {
 
 func startWireProxy(t *testing.T, target string) *wireProxy {
 	t.Helper()
+	p := &wireProxy{}
+	p.addr = startProxy(t, target, p.relay, func(dst io.Writer, src io.Reader) { io.Copy(dst, src) })
+	return p
+}
+
+// startProxy forwards each connection to a loopback address it returns
+// to a new connection to target: up copies what the client sends, down
+// what the server answers. Connections still open when the test ends are
+// closed.
+func startProxy(t *testing.T, target string, up, down func(dst io.Writer, src io.Reader)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &wireProxy{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -42,12 +64,15 @@ func startWireProxy(t *testing.T, target string) *wireProxy {
 				c.Close()
 				continue
 			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
 			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
-			go func() { defer wg.Done(); p.relay(s, c); s.Close() }()
+			go func() { defer wg.Done(); down(c, s); c.Close() }()
+			go func() { defer wg.Done(); up(s, c); s.Close() }()
 		}
 	}()
-	return p
+	return ln.Addr().String()
 }
 
 // relay copies the client's messages to the server, noting each type.
