@@ -1,11 +1,20 @@
 package api_test
 
 import (
+	"context"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	neturl "net/url"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"tasks/internal/store"
 )
 
 // wireProxy sits between the store and PostgreSQL and records the type
@@ -115,4 +124,43 @@ func (p *wireProxy) take() string {
 	s := string(p.msgs)
 	p.msgs = nil
 	return s
+}
+
+// TestClosedConnectionSaysGoodbye: a connection whose last statement's
+// deadline (store.WithLimits) is long past still ends with a Terminate
+// message when the pool closes it, not with a write refused by the
+// deadline.
+func TestClosedConnectionSaysGoodbye(t *testing.T) {
+	u, err := neturl.Parse(cluster.Migrated(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire := startWireProxy(t, u.Host)
+	u.Host = wire.addr
+	conn, err := pq.NewConnector(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(store.Connector(conn))
+	defer db.Close()
+	const timeout = 100 * time.Millisecond
+	s := store.New(db, store.WithLimits(1, timeout))
+	if _, err := s.Get(context.Background(), 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get: %v", err)
+	}
+	time.Sleep(2 * timeout)
+	wire.take()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got := wire.take(); got == "X" {
+			return
+		} else if got != "" {
+			t.Fatalf("sent %q on closing; want X (Terminate)", got)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection sent no Terminate")
+		}
+	}
 }

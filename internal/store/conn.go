@@ -121,7 +121,15 @@ func (c *guardedConn) PrepareContext(ctx context.Context, q string) (driver.Stmt
 	return &guardedStmt{Stmt: s, conn: c}, nil
 }
 
-func (c *guardedConn) Close() error { return c.conn.Close() }
+func (c *guardedConn) Close() error {
+	if c.socket != nil {
+		// lib/pq says goodbye (Terminate) before closing; the last
+		// statement's deadline, long past on an idle connection, would
+		// refuse that write.
+		c.socket.until(time.Now().Add(time.Second))
+	}
+	return c.conn.Close()
+}
 
 func (c *guardedConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
