@@ -99,6 +99,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := db.ExecContext(ctx, `VACUUM ANALYZE tasks`); err != nil {
 		return fmt.Errorf("bench: vacuum: %w", err)
 	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE tasks SET (autovacuum_enabled = off)`); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
 	if statements {
 		if _, err := db.ExecContext(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
 			return fmt.Errorf("bench: %w", err)
@@ -416,6 +419,19 @@ type meter struct {
 	statements bool
 }
 
+// settle brings the table to the same state before every measurement:
+// no dead rows left by the last one's writes (autovacuum is off for the
+// table, so that it cannot start during some measurements only) and no
+// dirty buffers for a checkpoint to write during the next.
+func (m *meter) settle(ctx context.Context) error {
+	for _, q := range []string{`VACUUM tasks`, `CHECKPOINT`} {
+		if _, err := m.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bench: %s: %w", q, err)
+		}
+	}
+	return nil
+}
+
 // calls is how many statements pg_stat_statements has counted, the
 // bench's own reads of it aside.
 func (m *meter) calls(ctx context.Context) float64 {
@@ -430,6 +446,9 @@ func (m *meter) calls(ctx context.Context) float64 {
 // http measures one operation on one HTTP server: a warm-up, then the
 // load, with every process's CPU read before and after.
 func (m *meter) http(ctx context.Context, p *process, op string, clients int, o options, during func() error) (sample, error) {
+	if err := m.settle(ctx); err != nil {
+		return sample{}, err
+	}
 	base := p.base
 	load(ctx, base, op, clients, o.warmup)
 	calls0 := m.calls(ctx)

@@ -259,6 +259,9 @@ var (
 // own as the load generator's.
 // A rate > 0 throttles pgbench to that many transactions per second (-R).
 func (m *meter) pgbench(ctx context.Context, pgbench, dbURL, script string, clients int, d time.Duration, rate float64) (sample, error) {
+	if err := m.settle(ctx); err != nil {
+		return sample{}, err
+	}
 	threads := min(clients, 2)
 	args := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads),
 		"-T", strconv.Itoa(int(d.Seconds())), "-D", "title=bench", "-D", "done=false", "-D", "rows=" + strconv.Itoa(seedRows)}

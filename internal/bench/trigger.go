@@ -41,11 +41,6 @@ CREATE TRIGGER bench_minimal_updated_at BEFORE UPDATE ON tasks
 ALTER TABLE tasks DISABLE TRIGGER bench_minimal_updated_at`); err != nil {
 		return fmt.Errorf("bench: minimal trigger: %w", err)
 	}
-	// Autovacuum starting on the table during some rounds only would
-	// weigh on whichever variant it met.
-	if _, err := m.db.ExecContext(ctx, `ALTER TABLE tasks SET (autovacuum_enabled = off)`); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
 	script := filepath.Join(dir, "update.sql")
 	if err := os.WriteFile(script, []byte("\\set id random(1, :rows)\nUPDATE \"tasks\" SET \"done\" = NOT \"done\" WHERE \"id\" = :id;\n"), 0o644); err != nil {
 		return err
@@ -64,14 +59,6 @@ ALTER TABLE tasks DISABLE TRIGGER bench_minimal_updated_at`); err != nil {
 					return fmt.Errorf("bench: %w", err)
 				}
 			}
-			// Every round starts from the same state: no dead rows, no
-			// dirty buffers for a checkpoint to write during the round.
-			if _, err := m.db.ExecContext(ctx, `VACUUM tasks`); err != nil {
-				return fmt.Errorf("bench: %w", err)
-			}
-			if _, err := m.db.ExecContext(ctx, `CHECKPOINT`); err != nil {
-				return fmt.Errorf("bench: %w", err)
-			}
 			s, err := m.pgbench(ctx, pgbench, dbURL, script, 16, o.triggerDur, 0)
 			if err != nil {
 				return err
@@ -82,7 +69,6 @@ ALTER TABLE tasks DISABLE TRIGGER bench_minimal_updated_at`); err != nil {
 	}
 	if _, err := m.db.ExecContext(ctx, `ALTER TABLE tasks DISABLE TRIGGER USER;
 ALTER TABLE tasks ENABLE TRIGGER tasks_set_updated_at;
-ALTER TABLE tasks RESET (autovacuum_enabled);
 DROP TRIGGER bench_minimal_updated_at ON tasks;
 DROP FUNCTION bench_minimal_updated_at()`); err != nil {
 		return fmt.Errorf("bench: %w", err)
