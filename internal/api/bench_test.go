@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lib/pq"
 
 	"tasks/internal/api"
 	"tasks/internal/dbtest"
@@ -29,15 +32,18 @@ func BenchmarkHandlers(b *testing.B) {
 	q := u.Query()
 	q.Set("binary_parameters", "yes") // as api.Run sets it
 	u.RawQuery = q.Encode()
-	db, err := sql.Open("postgres", u.String())
+	// Opened as api.Run opens it: statements bounded by their
+	// connection's deadline, not a cancelable context.
+	conn, err := pq.NewConnector(u.String())
 	if err != nil {
 		b.Fatal(err)
 	}
+	db := sql.OpenDB(store.Connector(conn))
 	defer db.Close()
 	if _, err := db.Exec(`INSERT INTO tasks (title) SELECT 'seed ' || i FROM generate_series(1, 1000) i`); err != nil {
 		b.Fatal(err)
 	}
-	tasks := store.New(db)
+	tasks := store.New(db, store.WithLimits(8, 5*time.Second))
 	// Bare: request ids only; observed: metrics and an access log line
 	// formatted as api.Run writes it (to nowhere), to read their cost.
 	bare := api.NewServer(api.Config{Tasks: tasks})
