@@ -121,16 +121,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(scriptDir)
 
-	conns := o.dbConns
-	if conns == 0 {
-		conns = slices.Max(o.clients)
-	}
-	api, err := startAPI(ctx, "API", o.apiBin, dbURL, conns, o.profileDir != "", filepath.Join(scriptDir, "api.log"))
+	api, err := startAPI(ctx, "API", o.apiBin, dbURL, o.dbConns, o.profileDir != "", filepath.Join(scriptDir, "api.log"))
 	if err != nil {
 		return err
 	}
 	defer api.stop()
-	ref, err := startReference(ctx, dbURL, conns)
+	ref, err := startReference(ctx, dbURL, o.dbConns)
 	if err != nil {
 		return err
 	}
@@ -246,6 +242,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("bench: unknown operation %q", op)
 		}
 		o.ops = append(o.ops, op)
+	}
+	if o.dbConns == 0 {
+		o.dbConns = slices.Max(o.clients)
 	}
 	if o.rounds < 1 {
 		return o, errors.New("bench: -rounds must be at least 1")

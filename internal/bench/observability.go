@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 )
 
 // observabilityCost measures what metrics and the access log cost the
@@ -31,7 +30,7 @@ func observabilityCost(ctx context.Context, stdout io.Writer, m *meter, api *pro
 		if v.proc != nil {
 			continue
 		}
-		a, err := startAPI(ctx, "API, observability "+v.name, o.apiBin, dbURL, slices.Max(o.clients), false,
+		a, err := startAPI(ctx, "API, observability "+v.name, o.apiBin, dbURL, o.dbConns, false,
 			filepath.Join(dir, fmt.Sprintf("api-%d.log", i)), v.env...)
 		if err != nil {
 			return err
