@@ -118,6 +118,16 @@ func DeleteTask(versions int) string {
 	return `DELETE FROM "tasks"` + whereTask(1, versions)
 }
 
+// whereArgs appends the parameters whereTask numbers: the id, then the
+// versions.
+func whereArgs(args []any, id int64, v Version) []any {
+	args = append(args, id)
+	for _, u := range v.UpdatedAt {
+		args = append(args, u)
+	}
+	return args
+}
+
 // whereTask selects the task whose id is parameter id, and with versions
 // > 0 only while its updated_at is one of the parameters after it.
 func whereTask(id, versions int) string {
@@ -320,8 +330,8 @@ func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
 	}
 	ts := make([]Task, 0, p.Limit)
 	err := s.db.Each(ctx, func(rows *sql.Rows) error {
-		var t Task
-		if err := rows.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		t, err := scanTask(rows)
+		if err != nil {
 			return err
 		}
 		ts = append(ts, t)
@@ -362,10 +372,7 @@ func (s *Tasks) Update(ctx context.Context, id int64, c Changes, v Version) (Tas
 	if c.Done != nil {
 		args = append(args, *c.Done)
 	}
-	args = append(args, id)
-	for _, u := range v.UpdatedAt {
-		args = append(args, u)
-	}
+	args = whereArgs(args, id, v)
 	t, err := scanTask(s.db.QueryRowContext(ctx, s.updateSQL(c.Title != nil, c.Done != nil, len(v.UpdatedAt)), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Task{}, s.missOrConflict(ctx, id, v)
@@ -381,11 +388,7 @@ func (s *Tasks) Delete(ctx context.Context, id int64, v Version) error {
 	if len(v.UpdatedAt) > MaxVersions {
 		return ErrTooManyVersions
 	}
-	args := make([]any, 0, 1+len(v.UpdatedAt))
-	args = append(args, id)
-	for _, u := range v.UpdatedAt {
-		args = append(args, u)
-	}
+	args := whereArgs(make([]any, 0, 1+len(v.UpdatedAt)), id, v)
 	res, err := s.db.ExecContext(ctx, s.deleteSQL(len(v.UpdatedAt)), args...)
 	if err != nil {
 		return fmt.Errorf("store: delete %d: %w", id, err)
@@ -450,8 +453,9 @@ func matches(t Task, v Version) bool {
 	return false
 }
 
-// scanTask scans the columns of a Task, in order.
-func scanTask(row *row) (Task, error) {
+// scanTask scans the columns of a Task (taskColumns), in order, from a
+// row or from the current row of rows.
+func scanTask(row interface{ Scan(dest ...any) error }) (Task, error) {
 	var t Task
 	err := row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt)
 	return t, err
