@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -141,7 +142,7 @@ func NewViewDependents(r *schemahcl.Resource, schemaName string) (*snapshotAnaly
 		Error: true, schema: schemaName, read: viewDependents,
 		check: func(before, after snapshot, f *sqlcheck.File) []sqlcheck.Diagnostic {
 			var diags []sqlcheck.Diagnostic
-			for _, view := range sortedKeys(before.facts) {
+			for _, view := range slices.Sorted(maps.Keys(before.facts)) {
 				lost := before.facts[view]
 				if after.present[view] {
 					lost = missing(before.facts[view], after.facts[view])
@@ -199,7 +200,7 @@ func NewRowSecurity(r *schemahcl.Resource, schemaName string) (*snapshotAnalyzer
 		Error: true, schema: schemaName, read: rowSecurity,
 		check: func(before, after snapshot, f *sqlcheck.File) []sqlcheck.Diagnostic {
 			var diags []sqlcheck.Diagnostic
-			for _, table := range sortedKeys(before.facts) {
+			for _, table := range slices.Sorted(maps.Keys(before.facts)) {
 				if !after.present[table] {
 					continue
 				}
@@ -261,7 +262,7 @@ func NewPrivileges(r *schemahcl.Resource, schemaName string) (*snapshotAnalyzer,
 		Error: true, schema: schemaName, read: privileges,
 		check: func(before, after snapshot, f *sqlcheck.File) []sqlcheck.Diagnostic {
 			var diags []sqlcheck.Diagnostic
-			for _, obj := range sortedKeys(before.facts) {
+			for _, obj := range slices.Sorted(maps.Keys(before.facts)) {
 				if !after.present[obj] {
 					continue
 				}
@@ -271,7 +272,7 @@ func NewPrivileges(r *schemahcl.Resource, schemaName string) (*snapshotAnalyzer,
 					byRole[role] = append(byRole[role], priv)
 				}
 				n := before.names[obj]
-				for _, role := range sortedKeys(byRole) {
+				for _, role := range slices.Sorted(maps.Keys(byRole)) {
 					diags = append(diags, sqlcheck.Diagnostic{
 						Code: CodePrivilegeRevoked,
 						Pos: culpritStmt(f,
@@ -357,15 +358,6 @@ func missing(before, after []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // culpritStmt is the position of the first statement of f that the
