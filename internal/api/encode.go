@@ -159,12 +159,14 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func writeProblem(log *slog.Logger, w http.ResponseWriter, p *problem) {
+// writeProblem answers r with p, which names r's request id.
+func writeProblem(log *slog.Logger, w http.ResponseWriter, r *http.Request, p *problem) {
+	p.RequestID = requestID(r.Context())
 	for k, vs := range p.header {
 		w.Header()[k] = vs
 	}
 	if err := encode(w, p.Status, "application/problem+json", p); err != nil {
-		log.Error("write problem", "err", err)
+		log.ErrorContext(r.Context(), "write problem", "err", err)
 	}
 }
 

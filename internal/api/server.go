@@ -85,9 +85,7 @@ func NewServer(c Config) http.Handler {
 func serve(c Config, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			p := errorResponse(c.Log, r, err)
-			p.RequestID = requestID(r.Context())
-			writeProblem(c.Log, w, p)
+			writeProblem(c.Log, w, r, errorResponse(c.Log, r, err))
 		}
 	})
 }
@@ -147,9 +145,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-				p := newProblem(http.StatusInternalServerError, "internal error")
-				p.RequestID = requestID(r.Context())
-				writeProblem(log, w, p)
+				writeProblem(log, w, r, newProblem(http.StatusInternalServerError, "internal error"))
 			}
 		}()
 		next.ServeHTTP(w, r)
