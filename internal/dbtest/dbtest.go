@@ -9,18 +9,17 @@ package dbtest
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"testing"
 
 	_ "github.com/lib/pq" // database/sql driver
 
-	"tasks/internal/migrate"
+	"tasks/internal/devdb"
 	"tasks/internal/pgtemp"
-	"tasks/migrations"
 )
 
 // Cluster hands out databases on one server, through pgtemp.
@@ -149,17 +148,9 @@ func (c *Cluster) migrateTemplate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	db, err := sql.Open("postgres", u)
-	if err != nil {
-		return "", err
-	}
-	// A template cannot be cloned while anyone is connected to it.
-	defer db.Close()
-	dir, err := migrate.OpenDir(migrations.FS)
-	if err != nil {
-		return "", err
-	}
-	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
+	// Migrate closes its connection: a template cannot be cloned while
+	// anyone is connected to it.
+	if err := devdb.Migrate(ctx, u, io.Discard); err != nil {
 		return "", fmt.Errorf("dbtest: apply migrations/: %w", err)
 	}
 	return name, nil

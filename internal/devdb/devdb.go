@@ -105,7 +105,7 @@ func Start(ctx context.Context, out io.Writer, opts ...pgtemp.Option) (*pgtemp.S
 	}
 	url, err := srv.CreateDatabase(ctx, "tasks")
 	if err == nil {
-		err = applyMigrations(ctx, url, out)
+		err = Migrate(ctx, url, out)
 	}
 	if err != nil {
 		srv.Stop()
@@ -114,7 +114,9 @@ func Start(ctx context.Context, out io.Writer, opts ...pgtemp.Option) (*pgtemp.S
 	return srv, url, nil
 }
 
-func applyMigrations(ctx context.Context, url string, out io.Writer) error {
+// Migrate applies the embedded migrations to the database at url, as
+// migrate apply does, writing its log to out, and closes its connection.
+func Migrate(ctx context.Context, url string, out io.Writer) error {
 	db, err := sql.Open("postgres", url)
 	if err != nil {
 		return err
