@@ -138,10 +138,50 @@ func appendTask(b []byte, t store.Task) []byte {
 	b = append(b, `,"done":`...)
 	b = strconv.AppendBool(b, t.Done)
 	b = append(b, `,"created_at":"`...)
-	b = t.CreatedAt.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, t.CreatedAt)
 	b = append(b, `","updated_at":"`...)
-	b = t.UpdatedAt.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, t.UpdatedAt)
 	return append(b, `"}`...)
+}
+
+// appendTime appends t in UTC as timeLayout would, without interpreting
+// the layout: every task carries two timestamps, and AppendFormat was the
+// largest cost of encoding one. Years AppendFormat writes differently
+// (outside 0–9999) go through it.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, minute, second := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, second, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits appends v, which is not negative, as n decimal digits with
+// leading zeros.
+func appendDigits(b []byte, v, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, 0)
+	}
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }
 
 // appendString appends s as a JSON string. Printable ASCII other than

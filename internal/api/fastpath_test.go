@@ -98,6 +98,26 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
+func FuzzAppendTime(f *testing.F) {
+	for _, t := range []time.Time{
+		time.Date(2026, 11, 25, 2, 58, 30, 30035000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC), // timestamptz's last day
+	} {
+		f.Add(t.Unix(), int64(t.Nanosecond()), 0)
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+		tm := time.Unix(sec, nsec).In(time.FixedZone("X", offset%(24*3600)))
+		want := tm.UTC().AppendFormat(nil, timeLayout)
+		if got := appendTime(nil, tm); !bytes.Equal(got, want) {
+			t.Fatalf("appendTime(%v) = %s; AppendFormat gives %s", tm, got, want)
+		}
+	})
+}
+
 // FuzzSplitObject checks the decoder's fast path against its general
 // path: whenever the fast path takes a body, it finds the same members,
 // raw values and errors.
