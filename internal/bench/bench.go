@@ -145,7 +145,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, n := range o.clients {
 			fmt.Fprintf(stderr, "bench: %s at %d clients\n", op, n)
 			var as, rs []sample
-			var spread []float64 // each round's API/reference req/s
+			// Each round's API/reference ratios: a round's two
+			// measurements run back to back, so their ratio is spared
+			// the machine's drift between rounds.
+			var rates, cpus []float64
 			for round := range o.rounds {
 				var prof func() error
 				if round == 0 && o.profileDir != "" && n == 16 && (op == "get" || op == "patch") {
@@ -170,7 +173,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 						return err
 					}
 				}
-				spread = append(spread, as[round].rate/max(rs[round].rate, 1))
+				a, r := as[round], rs[round]
+				rates = append(rates, a.rate/max(r.rate, 1))
+				cpus = append(cpus, a.perReq(a.server)/max(r.perReq(r.server), 1))
 			}
 			a, r := summarize(as), summarize(rs)
 			p, err := m.pgbench(ctx, pgbench, dbURL, sf, n, o.dur, 0)
@@ -185,13 +190,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for _, s := range []summary{a, r, pu, pa} {
 				fmt.Fprintf(stdout, "| %s | %d | %s |\n", op, n, s.row())
 			}
-			ratios = append(ratios, fmt.Sprintf("| %s | %d | %s (%.2f–%.2f) | %s | %s | %s | %s |", op, n,
-				ratio(a.rate, r.rate), slices.Min(spread), slices.Max(spread), ratio(a.serverUs, r.serverUs),
-				ratio(a.pgUs, pa.pgUs), ratio(a.pgUs, pu.pgUs), ratio(a.rate, pu.rate)))
+			ratios = append(ratios, fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s |", op, n,
+				spread(rates), spread(cpus), ratio(a.pgUs, pa.pgUs), ratio(a.pgUs, pu.pgUs), ratio(a.rate, pu.rate)))
 		}
 	}
 	fmt.Fprintf(stdout, "\npeak RSS: API %.1f MiB, reference %.1f MiB\n\n", mib(peakRSS(api.proc.pid())), mib(peakRSS(ref.pid())))
-	fmt.Fprintln(stdout, "| operation | clients | API/reference req/s (rounds' range) | API/reference CPU per request | PostgreSQL CPU per request, API/pgbench at the API's rate | the same, API/pgbench unthrottled | API req/s / pgbench tps |")
+	fmt.Fprintln(stdout, "API/reference figures are the median of the rounds' ratios, with their range.")
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "| operation | clients | API/reference req/s | API/reference CPU per request | PostgreSQL CPU per request, API/pgbench at the API's rate | the same, API/pgbench unthrottled | API req/s / pgbench tps |")
 	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, r := range ratios {
 		fmt.Fprintln(stdout, r)
@@ -356,11 +362,7 @@ func summarize(ss []sample) summary {
 		for i, s := range ss {
 			v[i] = f(s)
 		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return median(v)
 	}
 	u := summary{
 		name:       ss[0].name,
@@ -397,6 +399,11 @@ func (s summary) row() string {
 		errs = fmt.Sprintf(" (%d failed)", s.errors)
 	}
 	return fmt.Sprintf("%s%s | %.0f | %s | %s | %.0f | %.0f | %s", s.name, errs, s.rate, lat, srv, s.pgUs, s.genUs, st)
+}
+
+// spread is the median of ratios and their range, "0.97 (0.91–1.02)".
+func spread(v []float64) string {
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median(v), slices.Min(v), slices.Max(v))
 }
 
 // ratio is a/b, or — when b is nothing to compare with.
