@@ -372,6 +372,16 @@ func (c *deadlineConn) apply() error {
 	if t.Equal(c.set) {
 		return nil // setting a deadline costs a timer update
 	}
+	if t.Equal(c.end) && !c.set.IsZero() && !c.set.After(t) && t.Sub(c.set) <= time.Until(t)/deadlineSlack {
+		// The deadline an earlier statement left ends this one a little
+		// early: by at most 1/deadlineSlack of its time. Keeping it
+		// spares a timer update per statement on a busy connection.
+		return nil
+	}
 	c.set = t
 	return c.Conn.SetDeadline(t)
 }
+
+// deadlineSlack bounds how much earlier than its end a statement's
+// deadline may be: by 1/deadlineSlack of the time it has.
+const deadlineSlack = 64
