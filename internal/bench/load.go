@@ -327,6 +327,8 @@ func readResponse(r *bufio.Reader) (status int, keep bool, err error) {
 		}
 	}
 	switch {
+	case status == http.StatusNoContent || status == http.StatusNotModified:
+		return status, keep, nil // no body, whatever the header says
 	case chunked:
 		return status, keep, discardChunks(r)
 	case length >= 0:

@@ -32,6 +32,8 @@ func TestHTTPClientReadsEveryFraming(t *testing.T) {
 			w.Write([]byte(strings.Repeat("x", 3000)))
 			w.(http.Flusher).Flush()
 			w.Write([]byte("end"))
+		case "/tasks/2":
+			w.WriteHeader(http.StatusNoContent)
 		case "/tasks/1":
 			w.Header().Set("Connection", "close")
 			w.WriteHeader(http.StatusNotFound)
@@ -59,8 +61,13 @@ func TestHTTPClientReadsEveryFraming(t *testing.T) {
 	if first == nil {
 		t.Fatal("the connection was not kept alive")
 	}
+	// A response without a body keeps the connection.
+	req := []byte("DELETE /tasks/2 HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+	if status, err := c.do(req); err != nil || status != 204 || c.conn != first {
+		t.Fatalf("status %d, err %v, same connection %v; want 204 on the same one", status, err, c.conn == first)
+	}
 	// A response that closes the connection: the next request dials anew.
-	req := []byte("GET /tasks/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+	req = []byte("GET /tasks/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
 	if status, err := c.do(req); err != nil || status != 404 {
 		t.Fatalf("status %d, err %v; want 404", status, err)
 	}
@@ -72,7 +79,7 @@ func TestHTTPClientReadsEveryFraming(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 7 || got[1] != `POST /tasks {"title":"bench"}` || !strings.HasPrefix(got[2], "PATCH /tasks/") {
+	if len(got) != 8 || got[1] != `POST /tasks {"title":"bench"}` || !strings.HasPrefix(got[2], "PATCH /tasks/") {
 		t.Fatalf("server saw %q", got)
 	}
 	if _, err := strconv.Atoi(strings.Fields(got[4])[1][len("/tasks/"):]); err != nil {
