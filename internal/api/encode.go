@@ -174,7 +174,7 @@ func appendTime(b []byte, t time.Time) []byte {
 // appendDigits appends v, which is not negative, as n decimal digits with
 // leading zeros.
 func appendDigits(b []byte, v, n int) []byte {
-	for i := n - 1; i >= 0; i-- {
+	for range n {
 		b = append(b, 0)
 	}
 	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
