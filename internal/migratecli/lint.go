@@ -38,7 +38,7 @@ func lintCommand() command {
 	var latest int
 	return command{
 		name: "lint",
-		summary: "run Atlas's analyzers (destructive, data-dependent, backward-incompatible, constraint drops) " +
+		summary: "run Atlas's analyzers (destructive, data-dependent, backward-incompatible, constraint drops), " +
 			"the updated_at check and the lock-hazard checks (PG1xx, PG3xx, LK1xx) on the newest files, " +
 			"as atlas.hcl's lint block configures them",
 		flags: func(fs *flag.FlagSet, _ *cli) {
