@@ -464,3 +464,42 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 	return false
 }
+
+// Within one run, a txmode-none file that hit lock_timeout resumes at the
+// failed statement, its SET made again; in --tx-mode all, the whole
+// batch is rolled back and tried again.
+func TestRetryResumesAndRetriesBatch(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, mode, file, want string
+	}{
+		{"txmode none file", migrate.TxModeFile,
+			"-- atlas:txmode none\n\nSET lock_timeout = '100ms';\nALTER TABLE t ADD COLUMN x int;\n",
+			"its first 1 statements stay applied; it resumes at statement 2 in "},
+		{"tx-mode all", migrate.TxModeAll,
+			"SET LOCAL lock_timeout = '100ms';\nALTER TABLE t ADD COLUMN x int;\n",
+			"all files were rolled back and run again in "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := cluster.Empty(t)
+			db := open(t, url)
+			dir := newDir(t, map[string]string{"1_init.sql": "CREATE TABLE t (id int);\n", "2_alter.sql": tc.file})
+			if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			out := &onLine{marker: tc.want, fn: holdLock(t, url, "t")}
+			if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: out, TxMode: tc.mode, LockRetryDelay: 50 * time.Millisecond}); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("output lacks %q:\n%s", tc.want, out)
+			}
+			if tc.mode == migrate.TxModeFile && !strings.Contains(out.String(), "    -> SET lock_timeout = '100ms';   (again") {
+				t.Fatalf("the resumed file did not set lock_timeout again:\n%s", out)
+			}
+			if r := readRevs(t, db, revTable)[1]; r.Applied != 2 || r.Total != 2 || r.Error != "" {
+				t.Fatalf("revision = %+v", r)
+			}
+		})
+	}
+}
