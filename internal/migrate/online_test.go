@@ -503,3 +503,43 @@ func TestRetryResumesAndRetriesBatch(t *testing.T) {
 		})
 	}
 }
+
+// A concurrent build waits for transactions writing to the table; with
+// lock_timeout it gives up and leaves an INVALID index. The retry drops
+// it and builds it once the writer is done.
+func TestConcurrentBuildBlockedByWriterIsRetried(t *testing.T) {
+	ctx := context.Background()
+	url := cluster.Empty(t)
+	db := open(t, url)
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
+		"2_idx.sql":  "-- atlas:txmode none\n\nSET lock_timeout = '100ms';\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+	})
+	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := open(t, url).Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback()
+	if _, err := writer.Exec("UPDATE t SET id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	out := &onLine{marker: "it resumes at statement 2", fn: func() { writer.Commit() }}
+	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: out, LockRetryDelay: 50 * time.Millisecond}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"  -- lock timeout: statement 2 of 2_idx.sql could not get its lock (try 1 of 6); its first 1 statements stay applied; it resumes at statement 2 in ",
+		"    -- index t_id exists but is INVALID",
+		"    -> DROP INDEX CONCURRENTLY t_id;\n    -> CREATE INDEX CONCURRENTLY t_id ON t (id);\n  -- ok (",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if valid := indexValid(t, db, "t_id"); valid == nil || !*valid {
+		t.Fatalf("valid = %v; want a valid index", valid)
+	}
+}
