@@ -166,7 +166,9 @@ func (d *stmtDriver) ExecContext(ctx context.Context, query string, args ...any)
 			}
 		}
 	}
-	if ci, ok := parseConcurrentIndex(query); ok {
+	// In a transaction the statement fails on its own, and a failed
+	// look-up there would abort the transaction first.
+	if ci, ok := parseConcurrentIndex(query); ok && !d.inTx() {
 		done, err := d.earlierBuild(ctx, query, ci)
 		if err != nil || done {
 			printStmt(d.out, query)
@@ -175,6 +177,11 @@ func (d *stmtDriver) ExecContext(ctx context.Context, query string, args ...any)
 	}
 	printStmt(d.out, query)
 	return d.Driver.ExecContext(ctx, query, args...)
+}
+
+func (d *stmtDriver) inTx() bool {
+	_, ok := d.q.(*sql.Tx)
+	return ok
 }
 
 // earlierBuild handles an index left by an earlier attempt at stmt: an
