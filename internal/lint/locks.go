@@ -339,8 +339,12 @@ func concurrentIndexDiags(f *sqlcheck.File, checkCreate, checkDrop, checkTxMode 
 		}
 		concurrently := names(toks, "concurrently")
 		if checkTxMode && concurrently && !txNone && (first(toks, "create") || first(toks, "drop") || first(toks, "reindex") || first(toks, "refresh")) {
-			report(c, CodeConcurrentInTx, "CONCURRENTLY cannot run inside a transaction, and this file runs in one: "+
-				"start the file with \"-- atlas:txmode none\" and a blank line, and keep its other statements in a transactional file")
+			on := ""
+			if t := indexTable(toks, ex); t != "" {
+				on = fmt.Sprintf(" (on table %q)", t)
+			}
+			report(c, CodeConcurrentInTx, "CONCURRENTLY%s cannot run inside a transaction, and this file runs in one: "+
+				"start the file with \"-- atlas:txmode none\" and a blank line, and keep its other statements in a transactional file", on)
 		}
 		switch {
 		case checkCreate && first(toks, "create"):
@@ -394,6 +398,25 @@ func concurrentIndexDiags(f *sqlcheck.File, checkCreate, checkDrop, checkTxMode 
 		}
 	}
 	return diags
+}
+
+// indexTable is the table of a CREATE INDEX (after ON) or of the index a
+// DROP INDEX names, when the file starts with it; "" otherwise.
+func indexTable(toks []token, ex existing) string {
+	switch {
+	case first(toks, "create"):
+		for i := range toks {
+			if toks[i].is("on") {
+				t, _ := name(toks, skip(toks, i+1, "only"))
+				return t
+			}
+		}
+	case first(toks, "drop") && len(toks) > 2 && toks[1].is("index"):
+		i := skip(toks, 2, "concurrently")
+		idx, _ := name(toks, skip(toks, i, "if", "exists"))
+		return ex.indexes[idx]
+	}
+	return ""
 }
 
 // blockingDiags reports PG301–PG306 and LK102.

@@ -198,7 +198,7 @@ func isSessionSet(s string) bool {
 // statements that lock one table by name; "" for others.
 func lockedTable(s string) string {
 	ws := words(s)
-	if len(ws) < 3 {
+	if len(ws) < 2 {
 		return ""
 	}
 	var i int
