@@ -416,6 +416,7 @@ func TestKilledDuringConcurrentBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	child.Wait()
+	killed := time.Now()
 	if strings.Contains(childOut.String(), "-- ok") {
 		t.Fatalf("the child finished before it was killed:\n%s", childOut.String())
 	}
@@ -423,6 +424,7 @@ func TestKilledDuringConcurrentBuild(t *testing.T) {
 	if !waitFor(30*time.Second, func() bool { return !building() }) {
 		t.Fatal("the build went on after its client died")
 	}
+	t.Logf("the server stopped the build %s after the kill", time.Since(killed).Round(10*time.Millisecond))
 	if valid := indexValid(t, db, "t_slow"); valid == nil || *valid {
 		t.Fatalf("after the kill: valid = %v; want an INVALID index (the build stopped with its client)", valid)
 	}
