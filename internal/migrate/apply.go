@@ -57,6 +57,10 @@ type Options struct {
 	AllowDirty bool
 	// Out receives the Atlas-style progress log; nil discards it.
 	Out io.Writer
+
+	// noConnCheck leaves client_connection_check_interval alone (tests
+	// show with it what happens without the check).
+	noConnCheck bool
 }
 
 // ApplyReport says what Apply did.
@@ -178,7 +182,7 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	}
 	fmt.Fprintf(out, " (%d migrations in total):\n\n", len(pending))
 
-	r := &runner{db: db, dir: dir, schema: store.schema, out: out, connCheck: supportsConnCheck(ctx, db),
+	r := &runner{db: db, dir: dir, schema: store.schema, out: out, connCheck: !opts.noConnCheck && supportsConnCheck(ctx, db),
 		retry: retryPolicy{retries: max(opts.LockRetries, 0), delay: opts.LockRetryDelay, maxDelay: opts.LockRetryMaxDelay}}
 	if opts.TxMode == TxModeAll {
 		err = r.all(ctx, pending, rep)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
@@ -346,13 +347,14 @@ func indexValid(t *testing.T, db *sql.DB, name string) *bool {
 // childEnv names the environment of a test binary re-run as `migrate
 // apply` (see TestMain).
 const (
-	childURL = "MIGRATE_TEST_APPLY_URL"
-	childDir = "MIGRATE_TEST_APPLY_DIR"
+	childURL     = "MIGRATE_TEST_APPLY_URL"
+	childDir     = "MIGRATE_TEST_APPLY_DIR"
+	childNoCheck = "MIGRATE_TEST_APPLY_NO_CONN_CHECK"
 )
 
 // applyChild is the test binary re-run as a separate `migrate apply`
-// process, so that a test can kill it as an operator's Ctrl-\ or an OOM
-// kill would.
+// process, so that a test can kill it as an operator's kill -9 or the
+// OOM killer would.
 func applyChild() int {
 	db, err := sql.Open("postgres", os.Getenv(childURL))
 	if err != nil {
@@ -362,27 +364,28 @@ func applyChild() int {
 	if err != nil {
 		return 2
 	}
-	if _, err := migrate.Apply(context.Background(), db, dir, 0, migrate.Options{Out: os.Stdout}); err != nil {
+	opts := migrate.Options{Out: os.Stdout}
+	if os.Getenv(childNoCheck) != "" {
+		opts = migrate.WithoutConnectionCheck(opts)
+	}
+	if _, err := migrate.Apply(context.Background(), db, dir, 0, opts); err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		return 1
 	}
 	return 0
 }
 
-// `migrate apply` killed (SIGKILL) while CREATE INDEX CONCURRENTLY
-// builds: the server stops the build once it sees the client gone
-// (client_connection_check_interval), leaving an INVALID index and the
-// file's revision at its SET statement; the next apply re-runs the SET,
-// drops the invalid index, builds it and records the file complete.
-//
-// The index's expression sleeps 10ms per row, so that the build lasts
-// seconds on any machine with a few hundred rows, instead of millions of
-// rows and a race with the machine's speed.
-func TestKilledDuringConcurrentBuild(t *testing.T) {
+// killDuringBuild starts `migrate apply` as a child process on a
+// directory whose second file builds an index concurrently, kills it
+// (SIGKILL) while the index is being built, and waits until no backend
+// builds it any more. The index's expression sleeps 10ms per row, so
+// that the build lasts seconds on any machine with a few hundred rows,
+// instead of millions of rows and a race with the machine's speed.
+func killDuringBuild(t *testing.T, connCheck bool) (*sql.DB, *amigrate.LocalDir) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a child process and waits for index builds")
 	}
-	ctx := context.Background()
 	url := cluster.Empty(t)
 	db := open(t, url)
 	dir := newDir(t, map[string]string{
@@ -390,12 +393,14 @@ func TestKilledDuringConcurrentBuild(t *testing.T) {
 			"CREATE TABLE t (id int);\nINSERT INTO t SELECT generate_series(1, 400);\n",
 		"2_idx.sql": "-- atlas:txmode none\n\nSET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY t_slow ON t (slow(id));\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+	if _, err := migrate.Apply(context.Background(), db, dir, 1, migrate.Options{}); err != nil {
 		t.Fatal(err)
 	}
-
 	child := execpkg.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childURL+"="+url, childDir+"="+dir.Path())
+	if !connCheck {
+		child.Env = append(child.Env, childNoCheck+"=1")
+	}
 	var childOut bytes.Buffer
 	child.Stdout, child.Stderr = &childOut, &childOut
 	if err := child.Start(); err != nil {
@@ -420,20 +425,28 @@ func TestKilledDuringConcurrentBuild(t *testing.T) {
 	if strings.Contains(childOut.String(), "-- ok") {
 		t.Fatalf("the child finished before it was killed:\n%s", childOut.String())
 	}
-	// The server notices the dead client and stops the build.
 	if !waitFor(30*time.Second, func() bool { return !building() }) {
-		t.Fatal("the build went on after its client died")
+		t.Fatal("the build went on for 30s after its client died")
 	}
-	t.Logf("the server stopped the build %s after the kill", time.Since(killed).Round(10*time.Millisecond))
-	if valid := indexValid(t, db, "t_slow"); valid == nil || *valid {
-		t.Fatalf("after the kill: valid = %v; want an INVALID index (the build stopped with its client)", valid)
-	}
+	t.Logf("the build ended %s after the kill", time.Since(killed).Round(10*time.Millisecond))
 	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 2 {
 		t.Fatalf("revision after the kill = %+v; want 1 of 2 applied", r)
 	}
+	return db, dir
+}
 
+// `migrate apply` killed while CREATE INDEX CONCURRENTLY builds: the
+// server stops the build once it sees the client gone
+// (client_connection_check_interval), leaving an INVALID index and the
+// file's revision at its SET statement; the next apply re-runs the SET,
+// drops the invalid index, builds it and records the file complete.
+func TestKilledDuringConcurrentBuild(t *testing.T) {
+	db, dir := killDuringBuild(t, true)
+	if valid := indexValid(t, db, "t_slow"); valid == nil || *valid {
+		t.Fatalf("after the kill: valid = %v; want an INVALID index (the build stopped with its client)", valid)
+	}
 	var out bytes.Buffer
-	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out}); err != nil {
+	if _, err := migrate.Apply(context.Background(), db, dir, 0, migrate.Options{Out: &out}); err != nil {
 		t.Fatalf("apply after the kill: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -446,6 +459,35 @@ func TestKilledDuringConcurrentBuild(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	checkBuilt(t, db, dir)
+}
+
+// Without client_connection_check_interval the server finishes the
+// build of a killed run unseen: the index is valid but not recorded. The
+// next apply finds it identical to the statement's, records it and does
+// not build it again.
+func TestKilledWithoutConnectionCheck(t *testing.T) {
+	db, dir := killDuringBuild(t, false)
+	if valid := indexValid(t, db, "t_slow"); valid == nil || !*valid {
+		t.Fatalf("after the kill: valid = %v; want the build finished by the server", valid)
+	}
+	var out bytes.Buffer
+	if _, err := migrate.Apply(context.Background(), db, dir, 0, migrate.Options{Out: &out}); err != nil {
+		t.Fatalf("apply after the kill: %v\n%s", err, out.String())
+	}
+	if want := "    -- index t_slow already exists, valid and as this statement defines it (an earlier run built it and stopped before recording it): not built again\n" +
+		"    -> CREATE INDEX CONCURRENTLY t_slow ON t (slow(id));\n  -- ok ("; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if strings.Contains(out.String(), "DROP INDEX") {
+		t.Errorf("the valid index was dropped:\n%s", out.String())
+	}
+	checkBuilt(t, db, dir)
+}
+
+// checkBuilt checks that t_slow is valid and 2_idx.sql recorded complete.
+func checkBuilt(t *testing.T, db *sql.DB, dir *amigrate.LocalDir) {
+	t.Helper()
 	if valid := indexValid(t, db, "t_slow"); valid == nil || !*valid {
 		t.Fatalf("after the next apply: valid = %v; want a valid index", valid)
 	}
