@@ -23,7 +23,12 @@ import (
 
 var cluster *dbtest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m, &cluster)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childURL) != "" {
+		os.Exit(applyChild())
+	}
+	os.Exit(dbtest.Main(m, &cluster))
+}
 
 // newDir writes files into a fresh directory and hashes it.
 func newDir(t testing.TB, files map[string]string) *amigrate.LocalDir {
