@@ -321,7 +321,7 @@ func (r *runner) attempt(ctx context.Context, f amigrate.File, mode string) (n, 
 	if err != nil {
 		return 0, 0, err
 	}
-	defer release(ctx, conn)
+	defer release(conn)
 	if mode == TxModeNone {
 		n, err = r.exec(ctx, conn, f)
 		if err != nil {
@@ -396,7 +396,7 @@ func (r *runner) allOnce(ctx context.Context, files []amigrate.File, rep *ApplyR
 	if err != nil {
 		return nil, err
 	}
-	defer release(ctx, conn)
+	defer release(conn)
 	_, err = r.inTx(ctx, conn, func(tx *sql.Tx) (int, error) {
 		for _, f := range files {
 			start := time.Now()

@@ -98,7 +98,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // session takes a connection of its own for one attempt at a file, so
 // that the file's SET statements reach all of its statements and none
-// other: release resets them before the connection goes back to the pool.
+// other: release closes it afterwards.
 func (r *runner) session(ctx context.Context) (*sql.Conn, error) {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
@@ -113,14 +113,11 @@ func (r *runner) session(ctx context.Context) (*sql.Conn, error) {
 	return conn, nil
 }
 
-// release undoes the session's settings and returns it to the pool; a
-// session that cannot be reset is closed instead.
-func release(ctx context.Context, conn *sql.Conn) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := conn.ExecContext(ctx, "RESET ALL"); err != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
+// release closes a file's session rather than return it to the pool:
+// RESET ALL would leave a SET ROLE or SET SESSION AUTHORIZATION of the
+// file in place, and a new connection per file costs milliseconds.
+func release(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	conn.Close()
 }
 
