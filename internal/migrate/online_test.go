@@ -200,6 +200,10 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 3 {
 		t.Fatalf("revision after the first run = %+v; want 1 of 3 applied", r)
 	}
+	st, err := migrate.Status(ctx, db, dir, migrate.Options{})
+	if want := "statement 2 of 2_none.sql gave up waiting for a lock (lock_timeout): the file needs no fix."; err != nil || !strings.HasPrefix(st.Hint, want) {
+		t.Fatalf("status hint = %q, %v; want it to start with %q", st.Hint, err, want)
+	}
 
 	// Without the SET made again the ALTER would wait for the holder
 	// until this deadline.
@@ -207,7 +211,7 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	noRetry.Out = &out
-	_, err := migrate.Apply(tctx, db, dir, 0, noRetry)
+	_, err = migrate.Apply(tctx, db, dir, 0, noRetry)
 	if pq.As(err, pqerror.LockNotAvailable) == nil {
 		t.Fatalf("resumed run: err = %v; want lock_not_available, within the file's lock_timeout", err)
 	}
