@@ -373,7 +373,7 @@ func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyRepor
 	)
 	for try := 1; ; try++ {
 		tries = try
-		rep.Files, rep.Statements, failed = nil, 0, nil
+		rep.Files, rep.Statements = nil, 0
 		failed, err = r.allOnce(ctx, files, rep)
 		if err == nil || !isLockTimeout(err) || try > r.retry.retries || failed == nil {
 			break
