@@ -216,11 +216,13 @@ WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHE
 		}
 		return false, nil
 	}
-	want, err := d.definition(ctx, stmt, ci)
-	if err != nil {
-		return false, err
+	want := d.definition(ctx, stmt, ci)
+	if want == "" {
+		return false, fmt.Errorf("index %s already exists and is valid (it is: %s), and apply could not build this statement's "+
+			"index on an empty copy of the table to compare; drop it (DROP INDEX CONCURRENTLY %s) to build it again or, "+
+			"if it is the one you want, remove the statement from the file and run %s", ref, def, ref, quote(cmdHash))
 	}
-	if want != "" && sameIndex(def, want) {
+	if sameIndex(def, want) {
 		fmt.Fprintf(d.out, "    -- index %s already exists, valid and as this statement defines it (an earlier run built it and stopped before recording it): not built again\n", ref)
 		return true, nil
 	}
@@ -229,27 +231,25 @@ WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHE
 		"remove the statement from the file and run %s", ref, def, ref, quote(cmdHash))
 }
 
-// definition is pg_get_indexdef of the index stmt builds, learnt by
-// building it on an empty temporary copy of its table; "" when that
-// cannot be done (the copy or the build fails), which makes the existing
-// index count as different.
-func (d *stmtDriver) definition(ctx context.Context, stmt string, ci concurrentIndex) (string, error) {
+// definition is pg_get_indexdef of the index stmt builds, learnt from
+// PostgreSQL by building it (without CONCURRENTLY) on an empty
+// temporary copy of its table; "" when that cannot be done.
+func (d *stmtDriver) definition(ctx context.Context, stmt string, ci concurrentIndex) string {
 	const tmp = "pg_temp.migrate_index_probe"
 	if _, err := d.q.ExecContext(ctx, "CREATE TEMP TABLE migrate_index_probe (LIKE "+ci.table+")"); err != nil {
-		return "", nil
+		return ""
 	}
 	defer d.q.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+tmp)
 	probe := stmt[:ci.concAt] + stmt[ci.concEnd:ci.tableAt] + tmp + stmt[ci.tableEnd:]
 	if _, err := d.q.ExecContext(ctx, probe); err != nil {
-		return "", nil
+		return ""
 	}
 	var def string
-	err := d.q.QueryRowContext(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
-		WHERE i.indrelid = $1::regclass`, tmp).Scan(&def)
-	if err != nil {
-		return "", nil
+	if err := d.q.QueryRowContext(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+		WHERE i.indrelid = $1::regclass`, tmp).Scan(&def); err != nil {
+		return ""
 	}
-	return def, nil
+	return def
 }
 
 // sameIndex compares two pg_get_indexdef results, ignoring the table
