@@ -353,8 +353,9 @@ func (r *runner) sayRetry(ctx context.Context, f amigrate.File, mode string, err
 	}
 	fmt.Fprintf(r.out, "  -- lock timeout: statement %d of %s could not get its lock (try %d of %d); %s in %s\n",
 		se.Index, f.Name(), try, r.retry.retries+1, what, wait.Round(time.Millisecond))
-	if who := blockers(ctx, r.db, lockedTable(se.Stmt)); who != "" {
-		fmt.Fprintf(r.out, "  -- holding a lock on %s: %s\n", lockedTable(se.Stmt), who)
+	table := lockTarget(ctx, r.db, se.Stmt)
+	if who := blockers(ctx, r.db, table); who != "" {
+		fmt.Fprintf(r.out, "  -- holding a lock on %s: %s\n", table, who)
 	}
 }
 

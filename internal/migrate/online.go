@@ -288,6 +288,26 @@ func sessionSettings(stmts []string) []string {
 	return out
 }
 
+// lockTarget is the table a failed statement waited for, as written in
+// it, or for a DROP INDEX the index's table as PostgreSQL names it; ""
+// when it cannot be told.
+func lockTarget(ctx context.Context, db *sql.DB, stmt string) string {
+	if t := lockedTable(stmt); t != "" {
+		return t
+	}
+	idx := droppedIndex(stmt)
+	if idx == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	var t string
+	if err := db.QueryRowContext(ctx, "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = to_regclass($1)", idx).Scan(&t); err != nil {
+		return ""
+	}
+	return t
+}
+
 // blockers describes the sessions holding a lock on table (as written in
 // the statement), oldest transaction first; "" when there are none or
 // they cannot be read.
@@ -324,8 +344,7 @@ ORDER BY a.xact_start NULLS LAST LIMIT 3`, table)
 
 // lockHint is the way out after the last try of a statement that kept
 // hitting lock_timeout.
-func lockHint(f amigrate.File, se *StmtError, tries int, who string) string {
-	table := lockedTable(se.Stmt)
+func lockHint(f amigrate.File, se *StmtError, tries int, table, who string) string {
 	var find string
 	if table != "" {
 		find = fmt.Sprintf("SELECT a.pid, a.state, now() - a.xact_start AS xact_age, left(a.query, 80) AS query "+
