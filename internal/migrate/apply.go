@@ -289,7 +289,7 @@ func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, r
 			var n int
 			n, applied, res.Err = r.attempt(ctx, f, fmode)
 			res.Statements += n
-			if res.Err == nil || !isLockTimeout(res.Err) || try > r.retry.retries {
+			if res.Err == nil || !retryable(res.Err) || try > r.retry.retries {
 				break
 			}
 			wait := r.retry.wait(try)
@@ -376,7 +376,7 @@ func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyRepor
 		tries = try
 		rep.Files, rep.Statements = nil, 0
 		failed, err = r.allOnce(ctx, files, rep)
-		if err == nil || !isLockTimeout(err) || try > r.retry.retries || failed == nil {
+		if err == nil || !retryable(err) || try > r.retry.retries || failed == nil {
 			break
 		}
 		wait := r.retry.wait(try)

@@ -84,6 +84,16 @@ func isLockTimeout(err error) bool {
 	return pq.As(err, pqerror.LockNotAvailable) != nil
 }
 
+// retryable reports whether a failed file may be tried again: a
+// statement of it gave up on lock_timeout. Only the statement's own
+// failure counts: a revision write that timed out after a statement of a
+// txmode-none file committed would make the retry run that statement
+// twice.
+func retryable(err error) bool {
+	var se *StmtError
+	return errors.As(err, &se) && isLockTimeout(se.Err)
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
