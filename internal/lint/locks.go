@@ -45,6 +45,10 @@ const (
 	// CodeSetNotNullScan: SET NOT NULL that scans the table under ACCESS
 	// EXCLUSIVE, with no validated CHECK proving it (PG303).
 	CodeSetNotNullScan = "PG303"
+	// CodePrimaryKeyNotNull: ADD PRIMARY KEY that makes nullable
+	// columns NOT NULL, with no validated CHECK proving them, so the
+	// table is scanned under ACCESS EXCLUSIVE (PG304).
+	CodePrimaryKeyNotNull = "PG304"
 	// CodeCheckScan: ADD CHECK without NOT VALID (PG305).
 	CodeCheckScan = "PG305"
 	// CodeForeignKeyScan: ADD FOREIGN KEY without NOT VALID (PG306).
@@ -70,6 +74,11 @@ type stmtWatch struct {
 	cur       map[string]int64
 	rewritten map[int][]string        // statement position → tables it rewrote
 	proved    map[int]map[string]bool // statement position → "table.column" a valid CHECK proves NOT NULL
+	// unproved: before a statement that adds a primary key, the nullable
+	// columns no valid CHECK proves NOT NULL ("table.column"); after it,
+	// madeNotNull: those of them it made NOT NULL (with a scan).
+	unproved    map[int][]string
+	madeNotNull map[int][]string
 }
 
 func (w *stmtWatch) startFile(ctx context.Context, q schema.ExecQuerier) error {
@@ -77,14 +86,62 @@ func (w *stmtWatch) startFile(ctx context.Context, q schema.ExecQuerier) error {
 	w.fileStart, err = relfilenodes(ctx, q, w.schema)
 	w.cur = w.fileStart
 	w.rewritten, w.proved = map[int][]string{}, map[int]map[string]bool{}
+	w.unproved, w.madeNotNull = map[int][]string{}, map[int][]string{}
 	return err
 }
 
 func (w *stmtWatch) before(ctx context.Context, q schema.ExecQuerier, s *migrate.Stmt) error {
 	toks := tokens(s.Text)
-	if !names(toks, "set") || !names(toks, "not") || !names(toks, "null") {
+	setNotNull := names(toks, "set") && names(toks, "not") && names(toks, "null")
+	primaryKey := names(toks, "primary") && names(toks, "key")
+	if !setNotNull && !primaryKey {
 		return nil
 	}
+	if err := w.readProved(ctx, q, s.Pos); err != nil {
+		return err
+	}
+	if !primaryKey {
+		return nil
+	}
+	nullable, err := nullableColumns(ctx, q, w.schema)
+	if err != nil {
+		return err
+	}
+	for _, tc := range nullable {
+		if !w.proved[s.Pos][tc] {
+			w.unproved[s.Pos] = append(w.unproved[s.Pos], tc)
+		}
+	}
+	return nil
+}
+
+// nullableColumns lists the schema's nullable table columns as
+// "table.column".
+func nullableColumns(ctx context.Context, q schema.ExecQuerier, schemaName string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `
+SELECT c.relname || '.' || a.attname FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND NOT a.attnotnull
+ORDER BY 1`, schemaName)
+	if err != nil {
+		return nil, fmt.Errorf("lint: read nullable columns: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var tc string
+		if err := rows.Scan(&tc); err != nil {
+			return nil, fmt.Errorf("lint: read nullable columns: %w", err)
+		}
+		out = append(out, tc)
+	}
+	return out, rows.Err()
+}
+
+// readProved records the columns a validated CHECK (c IS NOT NULL)
+// proves NOT NULL before the statement at pos: PostgreSQL 12+ then sets
+// them NOT NULL without a scan.
+func (w *stmtWatch) readProved(ctx context.Context, q schema.ExecQuerier, pos int) error {
 	rows, err := q.QueryContext(ctx, `
 SELECT c.relname || '.' || a.attname
 FROM pg_constraint k
@@ -97,13 +154,13 @@ WHERE n.nspname = $1 AND k.contype = 'c' AND k.convalidated
 		return fmt.Errorf("lint: read checks: %w", err)
 	}
 	defer rows.Close()
-	w.proved[s.Pos] = map[string]bool{}
+	w.proved[pos] = map[string]bool{}
 	for rows.Next() {
 		var tc string
 		if err := rows.Scan(&tc); err != nil {
 			return fmt.Errorf("lint: read checks: %w", err)
 		}
-		w.proved[s.Pos][tc] = true
+		w.proved[pos][tc] = true
 	}
 	return rows.Err()
 }
@@ -112,6 +169,17 @@ func (w *stmtWatch) after(ctx context.Context, q schema.ExecQuerier, s *migrate.
 	now, err := relfilenodes(ctx, q, w.schema)
 	if err != nil {
 		return err
+	}
+	if cols := w.unproved[s.Pos]; len(cols) > 0 {
+		still, err := nullableColumns(ctx, q, w.schema)
+		if err != nil {
+			return err
+		}
+		for _, tc := range cols {
+			if !slices.Contains(still, tc) {
+				w.madeNotNull[s.Pos] = append(w.madeNotNull[s.Pos], tc)
+			}
+		}
 	}
 	// TRUNCATE gives a table a new file too, without rewriting it.
 	if toks := tokens(s.Text); !first(toks, "truncate") {
@@ -456,6 +524,14 @@ func blockingDiags(f *sqlcheck.File, w *stmtWatch) []sqlcheck.Diagnostic {
 							"add CHECK (%s IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan) and drop the check", col, at.table, col)
 					}
 				}
+			}
+		}
+		for _, tc := range w.madeNotNull[c.Stmt.Pos] {
+			t, col, _ := strings.Cut(tc, ".")
+			if isAlter && at.table == t && ex.tables[t] {
+				report(c, CodePrimaryKeyNotNull, "Adding the primary key makes column %q of existing table %q NOT NULL, which scans every row "+
+					"under an ACCESS EXCLUSIVE lock: first set it NOT NULL through a validated CHECK (%s IS NOT NULL) "+
+					"(NOT VALID, VALIDATE, SET NOT NULL), then add the key", col, t, col)
 			}
 		}
 		for _, t := range rewritten {

@@ -289,7 +289,7 @@ func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, r
 			var n int
 			n, applied, res.Err = r.attempt(ctx, f, fmode)
 			res.Statements += n
-			if res.Err == nil || !isLockTimeout(res.Err) || try > r.retry.retries {
+			if res.Err == nil || !retryable(res.Err) || try > r.retry.retries {
 				break
 			}
 			wait := r.retry.wait(try)
@@ -321,7 +321,7 @@ func (r *runner) attempt(ctx context.Context, f amigrate.File, mode string) (n, 
 	if err != nil {
 		return 0, 0, err
 	}
-	defer release(ctx, conn)
+	defer release(conn)
 	if mode == TxModeNone {
 		n, err = r.exec(ctx, conn, f)
 		if err != nil {
@@ -353,8 +353,9 @@ func (r *runner) sayRetry(ctx context.Context, f amigrate.File, mode string, err
 	}
 	fmt.Fprintf(r.out, "  -- lock timeout: statement %d of %s could not get its lock (try %d of %d); %s in %s\n",
 		se.Index, f.Name(), try, r.retry.retries+1, what, wait.Round(time.Millisecond))
-	if who := blockers(ctx, r.db, lockedTable(se.Stmt)); who != "" {
-		fmt.Fprintf(r.out, "  -- holding a lock on %s: %s\n", lockedTable(se.Stmt), who)
+	table := lockTarget(ctx, r.db, se.Stmt)
+	if who := blockers(ctx, r.db, table); who != "" {
+		fmt.Fprintf(r.out, "  -- holding a lock on %s: %s\n", table, who)
 	}
 }
 
@@ -373,9 +374,9 @@ func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyRepor
 	)
 	for try := 1; ; try++ {
 		tries = try
-		rep.Files, rep.Statements, failed = nil, 0, nil
+		rep.Files, rep.Statements = nil, 0
 		failed, err = r.allOnce(ctx, files, rep)
-		if err == nil || !isLockTimeout(err) || try > r.retry.retries || failed == nil {
+		if err == nil || !retryable(err) || try > r.retry.retries || failed == nil {
 			break
 		}
 		wait := r.retry.wait(try)
@@ -396,7 +397,7 @@ func (r *runner) allOnce(ctx context.Context, files []amigrate.File, rep *ApplyR
 	if err != nil {
 		return nil, err
 	}
-	defer release(ctx, conn)
+	defer release(conn)
 	_, err = r.inTx(ctx, conn, func(tx *sql.Tx) (int, error) {
 		for _, f := range files {
 			start := time.Now()

@@ -84,6 +84,16 @@ func isLockTimeout(err error) bool {
 	return pq.As(err, pqerror.LockNotAvailable) != nil
 }
 
+// retryable reports whether a failed file may be tried again: a
+// statement of it gave up on lock_timeout. Only the statement's own
+// failure counts: a revision write that timed out after a statement of a
+// txmode-none file committed would make the retry run that statement
+// twice.
+func retryable(err error) bool {
+	var se *StmtError
+	return errors.As(err, &se) && isLockTimeout(se.Err)
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -98,7 +108,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // session takes a connection of its own for one attempt at a file, so
 // that the file's SET statements reach all of its statements and none
-// other: release resets them before the connection goes back to the pool.
+// other: release closes it afterwards.
 func (r *runner) session(ctx context.Context) (*sql.Conn, error) {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
@@ -113,14 +123,11 @@ func (r *runner) session(ctx context.Context) (*sql.Conn, error) {
 	return conn, nil
 }
 
-// release undoes the session's settings and returns it to the pool; a
-// session that cannot be reset is closed instead.
-func release(ctx context.Context, conn *sql.Conn) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := conn.ExecContext(ctx, "RESET ALL"); err != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
+// release closes a file's session rather than return it to the pool:
+// RESET ALL would leave a SET ROLE or SET SESSION AUTHORIZATION of the
+// file in place, and a new connection per file costs milliseconds.
+func release(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	conn.Close()
 }
 
@@ -219,11 +226,13 @@ WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHE
 		}
 		return false, nil
 	}
-	want, err := d.definition(ctx, stmt, ci)
-	if err != nil {
-		return false, err
+	want := d.definition(ctx, stmt, ci)
+	if want == "" {
+		return false, fmt.Errorf("index %s already exists and is valid (it is: %s), and apply could not build this statement's "+
+			"index on an empty copy of the table to compare; drop it (DROP INDEX CONCURRENTLY %s) to build it again or, "+
+			"if it is the one you want, remove the statement from the file and run %s", ref, def, ref, quote(cmdHash))
 	}
-	if want != "" && sameIndex(def, want) {
+	if sameIndex(def, want) {
 		fmt.Fprintf(d.out, "    -- index %s already exists, valid and as this statement defines it (an earlier run built it and stopped before recording it): not built again\n", ref)
 		return true, nil
 	}
@@ -232,27 +241,25 @@ WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHE
 		"remove the statement from the file and run %s", ref, def, ref, quote(cmdHash))
 }
 
-// definition is pg_get_indexdef of the index stmt builds, learnt by
-// building it on an empty temporary copy of its table; "" when that
-// cannot be done (the copy or the build fails), which makes the existing
-// index count as different.
-func (d *stmtDriver) definition(ctx context.Context, stmt string, ci concurrentIndex) (string, error) {
+// definition is pg_get_indexdef of the index stmt builds, learnt from
+// PostgreSQL by building it (without CONCURRENTLY) on an empty
+// temporary copy of its table; "" when that cannot be done.
+func (d *stmtDriver) definition(ctx context.Context, stmt string, ci concurrentIndex) string {
 	const tmp = "pg_temp.migrate_index_probe"
 	if _, err := d.q.ExecContext(ctx, "CREATE TEMP TABLE migrate_index_probe (LIKE "+ci.table+")"); err != nil {
-		return "", nil
+		return ""
 	}
 	defer d.q.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+tmp)
 	probe := stmt[:ci.concAt] + stmt[ci.concEnd:ci.tableAt] + tmp + stmt[ci.tableEnd:]
 	if _, err := d.q.ExecContext(ctx, probe); err != nil {
-		return "", nil
+		return ""
 	}
 	var def string
-	err := d.q.QueryRowContext(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
-		WHERE i.indrelid = $1::regclass`, tmp).Scan(&def)
-	if err != nil {
-		return "", nil
+	if err := d.q.QueryRowContext(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+		WHERE i.indrelid = $1::regclass`, tmp).Scan(&def); err != nil {
+		return ""
 	}
-	return def, nil
+	return def
 }
 
 // sameIndex compares two pg_get_indexdef results, ignoring the table
@@ -291,6 +298,26 @@ func sessionSettings(stmts []string) []string {
 	return out
 }
 
+// lockTarget is the table a failed statement waited for, as written in
+// it, or for a DROP INDEX the index's table as PostgreSQL names it; ""
+// when it cannot be told.
+func lockTarget(ctx context.Context, db *sql.DB, stmt string) string {
+	if t := lockedTable(stmt); t != "" {
+		return t
+	}
+	idx := droppedIndex(stmt)
+	if idx == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	var t string
+	if err := db.QueryRowContext(ctx, "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = to_regclass($1)", idx).Scan(&t); err != nil {
+		return ""
+	}
+	return t
+}
+
 // blockers describes the sessions holding a lock on table (as written in
 // the statement), oldest transaction first; "" when there are none or
 // they cannot be read.
@@ -327,8 +354,7 @@ ORDER BY a.xact_start NULLS LAST LIMIT 3`, table)
 
 // lockHint is the way out after the last try of a statement that kept
 // hitting lock_timeout.
-func lockHint(f amigrate.File, se *StmtError, tries int, who string) string {
-	table := lockedTable(se.Stmt)
+func lockHint(f amigrate.File, se *StmtError, tries int, table, who string) string {
 	var find string
 	if table != "" {
 		find = fmt.Sprintf("SELECT a.pid, a.state, now() - a.xact_start AS xact_age, left(a.query, 80) AS query "+

@@ -200,6 +200,10 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 3 {
 		t.Fatalf("revision after the first run = %+v; want 1 of 3 applied", r)
 	}
+	st, err := migrate.Status(ctx, db, dir, migrate.Options{})
+	if want := "statement 2 of 2_none.sql gave up waiting for a lock (lock_timeout): the file needs no fix."; err != nil || !strings.HasPrefix(st.Hint, want) {
+		t.Fatalf("status hint = %q, %v; want it to start with %q", st.Hint, err, want)
+	}
 
 	// Without the SET made again the ALTER would wait for the holder
 	// until this deadline.
@@ -207,7 +211,7 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	noRetry.Out = &out
-	_, err := migrate.Apply(tctx, db, dir, 0, noRetry)
+	_, err = migrate.Apply(tctx, db, dir, 0, noRetry)
 	if pq.As(err, pqerror.LockNotAvailable) == nil {
 		t.Fatalf("resumed run: err = %v; want lock_not_available, within the file's lock_timeout", err)
 	}
@@ -585,5 +589,43 @@ func TestConcurrentBuildBlockedByWriterIsRetried(t *testing.T) {
 	}
 	if valid := indexValid(t, db, "t_id"); valid == nil || !*valid {
 		t.Fatalf("valid = %v; want a valid index", valid)
+	}
+}
+
+// A DROP INDEX CONCURRENTLY waits for the transactions using the index's
+// table; when it gives up, apply names the sessions holding that table.
+func TestDropIndexBlockedNamesTheTable(t *testing.T) {
+	ctx := context.Background()
+	url := cluster.Empty(t)
+	db := open(t, url)
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\n",
+		"2_drop.sql": "-- atlas:txmode none\n\nSET lock_timeout = '50ms';\nDROP INDEX CONCURRENTLY t_id;\n",
+	})
+	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := open(t, url).Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback()
+	if _, err := writer.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, err = migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out, LockRetries: 1, LockRetryDelay: 10 * time.Millisecond})
+	if pq.As(err, pqerror.LockNotAvailable) == nil {
+		t.Fatalf("err = %v; want lock_not_available", err)
+	}
+	for _, want := range []string{"  -- holding a lock on t: pid ", "INSERT INTO t VALUES (1))"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, want := range []string{"Holding a lock on t now: pid ", "WHERE l.relation = 't'::regclass"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }

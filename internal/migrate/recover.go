@@ -177,7 +177,8 @@ func hint(ctx context.Context, db *sql.DB, err error, f amigrate.File, applied, 
 	}
 	se.Applied = applied
 	if isLockTimeout(se.Err) {
-		se.Next = lockHint(f, se, tries, blockers(ctx, db, lockedTable(se.Stmt)))
+		table := lockTarget(ctx, db, se.Stmt)
+		se.Next = lockHint(f, se, tries, table, blockers(ctx, db, table))
 		if applied > 0 {
 			se.Next = fmt.Sprintf("Its first %d statements stay applied (the file runs without a transaction); "+
 				"the next run resumes at statement %d.\n", applied, applied+1) + se.Next

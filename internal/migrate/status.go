@@ -130,6 +130,12 @@ func nextStep(rep *StatusReport, sv *survey, nonLinear *amigrate.HistoryNonLinea
 		if rep.Error == "" {
 			return fmt.Sprintf("run %s to finish %s (%s; its first %d stay applied).", quote(cmdMigrate), last.file.Name(), left, rep.Applied)
 		}
+		// lib/pq ends the message it stored with the SQLSTATE.
+		if strings.HasSuffix(rep.Error, "(55P03)") {
+			return fmt.Sprintf("statement %d of %s gave up waiting for a lock (lock_timeout): the file needs no fix. "+
+				"Once the session holding the table is done (README: \"When a migration fails\"), %s resumes from it (%s; its first %d stay applied).",
+				rep.Applied+1, last.file.Name(), quote(cmdMigrate), left, rep.Applied)
+		}
 		return fmt.Sprintf("statement %d of %s failed: fix it, run %s, then %s resumes from it (%s; its first %d stay applied).",
 			rep.Applied+1, last.file.Name(), quote(cmdHash), quote(cmdMigrate), left, rep.Applied)
 	}

@@ -226,3 +226,16 @@ func lockedTable(s string) string {
 	name, _ := relName(s, ws, i)
 	return name
 }
+
+// droppedIndex names the first index a DROP INDEX statement drops, as
+// written; "" for other statements.
+func droppedIndex(s string) string {
+	ws := words(s)
+	if len(ws) < 3 || !ws[0].is("drop") || !ws[1].is("index") {
+		return ""
+	}
+	i := skipWords(ws, 2, "concurrently")
+	i = skipWords(ws, i, "if", "exists")
+	name, _ := relName(s, ws, i)
+	return name
+}

@@ -69,6 +69,18 @@ func TestSessionSettingsAndLockedTable(t *testing.T) {
 	}
 }
 
+func TestDroppedIndex(t *testing.T) {
+	for stmt, want := range map[string]string{
+		`DROP INDEX CONCURRENTLY IF EXISTS "public"."t_id";`: `"public"."t_id"`,
+		"drop index i, j": "i",
+		"DROP TABLE t":    "",
+	} {
+		if got := droppedIndex(stmt); got != want {
+			t.Errorf("droppedIndex(%q) = %q; want %q", stmt, got, want)
+		}
+	}
+}
+
 // Each wait lies between half and all of the doubled delay, capped.
 func TestRetryWait(t *testing.T) {
 	p := retryPolicy{retries: 8, delay: 100 * time.Millisecond, maxDelay: time.Second}
