@@ -40,7 +40,9 @@ func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 // same migration is empty: its statements carry none.
 func (p *planner) hazards(c *migrate.Change) []string {
 	mt, ok := c.Source.(*schema.ModifyTable)
-	if !ok {
+	if !ok || !p.exists(mt.T) {
+		// (Atlas also alters a new table: a foreign key of a cycle
+		// between new tables is added after both.)
 		return nil
 	}
 	t := mt.T.Name
@@ -91,6 +93,12 @@ func (p *planner) hazards(c *migrate.Change) []string {
 		}
 	}
 	return hs
+}
+
+// exists reports whether t is in the current state (From; with no
+// From, any ModifyTable's table is).
+func (p *planner) exists(t *schema.Table) bool {
+	return p.in.From == nil || findTable(p.in.From, schemaName(t), t.Name) != nil
 }
 
 // volatileBuiltins are PostgreSQL's volatile functions that column

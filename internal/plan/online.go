@@ -67,7 +67,7 @@ func (p *planner) online(ctx context.Context, nodes []*node) error {
 		return nil
 	}
 	for _, n := range nodes {
-		if len(n.atlas) == 0 || !n.atlas[0].sub || partitioned(n.atlas[0].table) {
+		if len(n.atlas) == 0 || !n.atlas[0].sub || !p.exists(n.atlas[0].table) || partitioned(n.atlas[0].table) {
 			continue
 		}
 		if err := p.onlineNode(ctx, n); err != nil {
