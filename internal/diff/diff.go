@@ -1,4 +1,6 @@
-// Package diff computes the next versioned migration: the desired state
+// Package diff computes the next versioned migration (one file, or
+// several when a live-database plan must run some statements outside a
+// transaction, see files.go): the desired state
 // (an Ent schema and SQL files such as schema.sql, in atlas.hcl's order)
 // minus the state the migration directory builds, both materialized on
 // scratch databases of a dev server and inspected the same way. Tables,

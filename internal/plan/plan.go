@@ -8,7 +8,9 @@
 // Tables are diffed by Atlas (its changes come in as Input.Changes) and
 // planned by Atlas's SQL renderer; this package places each of them in
 // the same dependency graph as every other object, splitting one table's
-// changes where the graph puts them apart.
+// changes where the graph puts them apart. With Input.Online, changes to
+// existing tables take their lock-safe shapes (online.go); every
+// statement carries the hazards it brings to a live table (hazard.go).
 package plan
 
 import (
