@@ -25,9 +25,9 @@ env "local" {
   // Plans for a database that serves traffic: indexes of existing tables
   // built and dropped CONCURRENTLY (Atlas's own block); constraints
   // added NOT VALID and validated apart, SET NOT NULL through a
-  // validated check, unique keys USING INDEX; no statement waits more
-  // than 500ms for a lock (this tool's settings, which the Atlas CLI
-  // reads and ignores).
+  // validated check, unique keys USING INDEX; no statement that blocks
+  // reads or writes waits more than 500ms for its lock (this tool's
+  // settings, which the Atlas CLI reads and ignores).
   diff {
     concurrent_index {
       create = true

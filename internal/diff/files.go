@@ -27,8 +27,12 @@ const txmodeNone = "-- atlas:txmode none\n\n"
 // transactional files, in plan order; consecutive statements of one mode
 // share a file. The files' versions are one second apart, and all of
 // them keep the plan's name. Every file starts with `SET lock_timeout`
-// when one is set, and each hazard of a statement is a
-// `-- hazard: …` line directly above it, under Atlas's comment.
+// when one is set, except a file of concurrent index builds and drops
+// only: they block no reads or writes while they wait for older
+// transactions to end, and under a short lock_timeout they would fail
+// (and leave an INVALID index) whenever any transaction is open on the
+// table. Each hazard of a statement is a `-- hazard: …` line directly
+// above it, under Atlas's comment.
 type fileFormat struct {
 	lockTimeout time.Duration
 	// allNoTx runs every statement on its own (an enum value added and
@@ -38,8 +42,11 @@ type fileFormat struct {
 
 // part is the statements of one file.
 type part struct {
-	noTx    bool
-	changes []*amigrate.Change
+	noTx bool
+	// concurrent: every statement is a CONCURRENTLY index build or drop,
+	// written without lock_timeout.
+	concurrent bool
+	changes    []*amigrate.Change
 }
 
 // split groups the changes into files.
@@ -47,11 +54,12 @@ func (f fileFormat) split(changes []*amigrate.Change) []part {
 	var parts []part
 	for _, c := range changes {
 		noTx := f.allNoTx || dplan.StepOf(c).NoTx
-		if n := len(parts); n > 0 && parts[n-1].noTx == noTx {
+		conc := noTx && !f.allNoTx && dplan.Concurrent(c.Cmd)
+		if n := len(parts); n > 0 && parts[n-1].noTx == noTx && parts[n-1].concurrent == conc {
 			parts[n-1].changes = append(parts[n-1].changes, c)
 			continue
 		}
-		parts = append(parts, part{noTx: noTx, changes: []*amigrate.Change{c}})
+		parts = append(parts, part{noTx: noTx, concurrent: conc, changes: []*amigrate.Change{c}})
 	}
 	return parts
 }
@@ -77,7 +85,7 @@ func (f fileFormat) content(pt part) []byte {
 	if pt.noTx {
 		b.WriteString(txmodeNone)
 	}
-	if f.lockTimeout > 0 {
+	if f.lockTimeout > 0 && !pt.concurrent {
 		fmt.Fprintf(&b, "SET lock_timeout = '%s';\n", pgDuration(f.lockTimeout))
 	}
 	for _, c := range pt.changes {

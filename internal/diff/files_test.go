@@ -11,9 +11,11 @@ import (
 )
 
 // The file layout `migrate apply` (and its resume of a txmode none
-// file) relies on: directive and blank line, then SET lock_timeout,
-// then the statements; consecutive statements of one mode share a file;
-// versions one second apart under one name.
+// file) relies on: directive and blank line, then SET lock_timeout
+// (none in a file of concurrent index builds only, which must be free to
+// wait for older transactions), then the statements; consecutive
+// statements of one mode share a file; versions one second apart under
+// one name.
 func TestFileFormat(t *testing.T) {
 	tx := func(cmd, comment string, hazards ...string) *amigrate.Change {
 		return &amigrate.Change{Cmd: cmd, Comment: comment, Source: &dplan.Step{Hazards: hazards}}
@@ -25,6 +27,7 @@ func TestFileFormat(t *testing.T) {
 		tx(`CREATE TABLE "o" ("id" integer NOT NULL)`, `create "o" table`),
 		tx(`ALTER TABLE "t" ADD COLUMN "x" integer NULL`, `modify "t" table`, `first`, `second`),
 		none(`CREATE INDEX CONCURRENTLY "i" ON "t" ("x")`, `create index "i" to table: "t"`),
+		none(`DROP INDEX CONCURRENTLY "j"`, `drop index "j" from table: "t"`),
 		none(`ALTER TABLE "t" VALIDATE CONSTRAINT "c"`, ``),
 		tx(`ALTER TABLE "t" DROP COLUMN "y"`, `modify "t" table`),
 	}}
@@ -47,12 +50,17 @@ ALTER TABLE "t" ADD COLUMN "x" integer NULL;
 `},
 		{"20250101000000_add.sql", `-- atlas:txmode none
 
-SET lock_timeout = '1500ms';
 -- Create index "i" to table: "t"
 CREATE INDEX CONCURRENTLY "i" ON "t" ("x");
+-- Drop index "j" from table: "t"
+DROP INDEX CONCURRENTLY "j";
+`},
+		{"20250101000001_add.sql", `-- atlas:txmode none
+
+SET lock_timeout = '1500ms';
 ALTER TABLE "t" VALIDATE CONSTRAINT "c";
 `},
-		{"20250101000001_add.sql", `SET lock_timeout = '1500ms';
+		{"20250101000002_add.sql", `SET lock_timeout = '1500ms';
 -- Modify "t" table
 ALTER TABLE "t" DROP COLUMN "y";
 `},

@@ -21,10 +21,8 @@ func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 		if a, ok := c.Source.(*autocommit); ok {
 			s.Change, s.NoTx = a.Change, true
 		}
-		for _, prefix := range []string{"CREATE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX CONCURRENTLY ", "DROP INDEX CONCURRENTLY "} {
-			if strings.HasPrefix(c.Cmd, prefix) {
-				s.NoTx = true // PostgreSQL refuses them in a transaction block
-			}
+		if Concurrent(c.Cmd) {
+			s.NoTx = true // PostgreSQL refuses them in a transaction block
 		}
 		if !s.NoTx {
 			s.Hazards = p.hazards(c)
@@ -32,6 +30,19 @@ func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 		c.Source = s
 	}
 	return out
+}
+
+// Concurrent reports whether stmt builds or drops an index
+// CONCURRENTLY: it runs outside a transaction block and takes no lock
+// that blocks reads or writes, but waits for every older transaction on
+// its table to end.
+func Concurrent(stmt string) bool {
+	for _, prefix := range []string{"CREATE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX CONCURRENTLY ", "DROP INDEX CONCURRENTLY "} {
+		if strings.HasPrefix(stmt, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // hazards names what a statement of Atlas's on an existing table does
