@@ -84,7 +84,8 @@ func writeChart(out io.Writer, windows []*window, plans []string, subtitle strin
 		span = time.Second
 	}
 	cols, rows := max(1, len(plans)), len(changes)
-	width := marginLeft + cols*panelW + (cols-1)*panelGapX + marginRight
+	// At least as wide as the title and the legend.
+	width := max(marginLeft+cols*panelW+(cols-1)*panelGapX+marginRight, 1000)
 	height := marginTop + rows*(panelH+failH) + rows*panelGapY + marginBottom
 
 	p := &svgWriter{w: out}
@@ -193,20 +194,25 @@ func (p *svgWriter) panel(left, top int, span time.Duration, w *window, bins []t
 		p.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#d62728"><title>%d failed</title></rect>`+"\n",
 			xOf(time.Duration(i)*chartBin), float64(bottom+failH)-h, max(binW-0.5, 1), h, b.failed)
 	}
+	has := func(i int) bool { return i >= 0 && i < len(bins) && bins[i].n > 0 }
 	line := func(val func(timeBin) time.Duration, stroke string, width float64) {
 		var d strings.Builder
-		pen := false
 		for i, b := range bins {
 			if b.n == 0 {
-				pen = false
 				continue
 			}
+			x, y := xOf(time.Duration(i)*chartBin+chartBin/2), latY(top, val(b))
 			cmd := "L"
-			if !pen {
+			if !has(i - 1) {
 				cmd = "M"
 			}
-			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, xOf(time.Duration(i)*chartBin+chartBin/2), latY(top, val(b)))
-			pen = true
+			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, x, y)
+			// A bin alone between gaps (the requests that started
+			// just before every client was held up) would be a path
+			// of one point, which draws nothing: mark it.
+			if !has(i-1) && !has(i+1) {
+				p.f(`<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s"/>`+"\n", x, y, width+0.8, stroke)
+			}
 		}
 		p.f(`<path d="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"/>`+"\n", strings.TrimSpace(d.String()), stroke, width)
 	}

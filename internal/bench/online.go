@@ -94,7 +94,11 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateOptions, error) 
 	changeList := fs.String("changes", "index,unique,fk,not_null,check,rewrite", "changes to apply, in this order")
 	fs.DurationVar(&o.before, "before", time.Second, "load before each apply (and its open transaction) starts")
 	fs.DurationVar(&o.after, "after", time.Second, "load after each apply and the open transaction have ended")
-	fs.DurationVar(&o.hold, "hold", 3*time.Second, "how long the other session keeps its transaction on tasks open from just before each apply")
+	// Longer than the API's own lock_timeout (2.5 s, half its request
+	// timeout), so that a request queued behind an ALTER that waits for
+	// this transaction fails, as it would in service, rather than only
+	// waits.
+	fs.DurationVar(&o.hold, "hold", 5*time.Second, "how long the other session keeps its transaction on tasks open from just before each apply")
 	fs.DurationVar(&o.applyTimeout, "apply-timeout", 3*time.Minute, "longest a migrate apply may take before the bench gives up")
 	fs.StringVar(&o.chart, "chart", "", "write an SVG chart of latency and failures over time during each apply to this file")
 	fs.BoolVar(&o.lint, "lint", true, "run migrate lint on each change's files and report its codes")
