@@ -256,6 +256,7 @@ type window struct {
 	holdStart  time.Duration
 	holdEnd    time.Duration
 	end        time.Duration
+	retries    int    // the apply's tries that gave up on lock_timeout
 	applyErr   string // the apply under load failed: its last line
 	notReady   string // /readyz after the apply, when not 200
 }
@@ -513,6 +514,8 @@ func measureApply(ctx context.Context, o migrateOptions, w *window, base string,
 	sleep(ctx, o.after)
 	w.reqs = load.finish()
 	w.end = load.since()
+	// migrate apply says so on every try that gave up on lock_timeout.
+	w.retries = bytes.Count(out, []byte("-- lock timeout:"))
 	// Kept with the project (-keep): what apply said, retries included.
 	os.WriteFile(filepath.Join(proj, "apply_"+w.change.name+".log"), out, 0o644)
 	if herr != nil {
@@ -589,8 +592,8 @@ func (w *window) stats() applyStats {
 func printMigrateTable(out io.Writer, windows []*window) {
 	fmt.Fprintln(out, "Figures over the requests that started while migrate apply ran (failed: no answer, 5xx, or a 4xx other than 404/412).")
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| change | plan | files | apply | requests | failed | p99 | max | lint |")
-	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(out, "| change | plan | files | apply | lock retries | requests | failed | p99 | max | lint |")
+	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	var notes []string
 	for _, w := range windows {
 		s := w.stats()
@@ -609,8 +612,8 @@ func printMigrateTable(out io.Writer, windows []*window) {
 		if lint == "" {
 			lint = "—"
 		}
-		fmt.Fprintf(out, "| %s | %s | %d | %s | %d | %d | %s | %s | %s |\n",
-			w.change.label, w.plan, len(w.files), apply, s.requests, s.failed, ms(s.p99), ms(s.max), lint)
+		fmt.Fprintf(out, "| %s | %s | %d | %s | %d | %d | %d | %s | %s | %s |\n",
+			w.change.label, w.plan, len(w.files), apply, w.retries, s.requests, s.failed, ms(s.p99), ms(s.max), lint)
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(out)

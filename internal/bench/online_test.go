@@ -253,7 +253,7 @@ func TestMigrateBenchSmall(t *testing.T) {
 		if !strings.HasPrefix(line, "| NOT NULL column with a default | plain |") {
 			continue
 		}
-		f := strings.Split(line, "|")
+		f := strings.Split(line, "|") // "", change, plan, files, apply, …
 		secs, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(f[4]), " s"), 64)
 		if err != nil || secs < 0.6 {
 			t.Errorf("plain apply took %q, want at least the open transaction's 0.7 s: %s", f[4], line)
