@@ -22,4 +22,18 @@ env "local" {
   migration {
     dir = "file://migrations"
   }
+  // Plans for a database that serves traffic: indexes of existing tables
+  // built and dropped CONCURRENTLY (Atlas's own block); constraints
+  // added NOT VALID and validated apart, SET NOT NULL through a
+  // validated check, unique keys USING INDEX; no statement waits more
+  // than 500ms for a lock (this tool's settings, which the Atlas CLI
+  // reads and ignores).
+  diff {
+    concurrent_index {
+      create = true
+      drop   = true
+    }
+    online_constraints = true
+    lock_timeout       = "500ms"
+  }
 }

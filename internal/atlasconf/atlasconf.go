@@ -4,8 +4,10 @@
 // the atlas.env variable, env blocks (labelled, or unlabelled with
 // `name = atlas.env`), their migration and lint blocks, a global lint
 // block, and the composite_schema data source that names the desired
-// state. Blocks the versioned workflow does not use (diff, test, format…)
-// are accepted and ignored, as the CLI's commands that do not use them do.
+// state, and the diff block (Atlas's concurrent_index plus this tool's
+// online settings). Blocks the versioned workflow does not use (test,
+// format…) are accepted and ignored, as the CLI's commands that do not
+// use them do.
 package atlasconf
 
 import (
@@ -53,6 +55,9 @@ type Env struct {
 	// Lint holds the lint settings: the env's lint block, completed by
 	// the file's global one as the Atlas CLI does.
 	Lint Lint
+	// Diff holds the diff block's settings (see Diff); the zero value
+	// when the file has none.
+	Diff Diff
 }
 
 // Source is one member of the desired state.
@@ -144,6 +149,7 @@ type (
 	projectSpec struct {
 		Envs []*envSpec `spec:"env"`
 		Lint *lintSpec  `spec:"lint"`
+		Diff *diffSpec  `spec:"diff"`
 	}
 	envSpec struct {
 		Name      string         `spec:"name,name"`
@@ -152,7 +158,8 @@ type (
 		Schemas   []string       `spec:"schemas"`
 		Migration *migrationSpec `spec:"migration"`
 		Lint      *lintSpec      `spec:"lint"`
-		// src, and the blocks this tool does not read (diff, format…).
+		Diff      *diffSpec      `spec:"diff"`
+		// src, and the blocks this tool does not read (format, test…).
 		schemahcl.DefaultExtension
 	}
 	migrationSpec struct {
@@ -226,7 +233,7 @@ func (f *File) Env(name string) (*Env, error) {
 	default:
 		return nil, fmt.Errorf("atlasconf: %s: env %q is defined %d times; this tool runs one env at a time", f.path, name, len(picked))
 	}
-	return f.env(picked[0], spec.Lint, composites)
+	return f.env(picked[0], spec.Lint, spec.Diff, composites)
 }
 
 // options configures the evaluator as the Atlas CLI does for its project
@@ -261,7 +268,7 @@ func (f *File) options(env, base string, composites map[string][]Source) []schem
 }
 
 // env converts an evaluated env block.
-func (f *File) env(e *envSpec, global *lintSpec, composites map[string][]Source) (*Env, error) {
+func (f *File) env(e *envSpec, global *lintSpec, globalDiff *diffSpec, composites map[string][]Source) (*Env, error) {
 	env := &Env{
 		Name:      e.Name,
 		URL:       e.URL,
@@ -301,6 +308,9 @@ func (f *File) env(e *envSpec, global *lintSpec, composites map[string][]Source)
 		}
 	}
 	env.Lint = mergeLint(e.Lint, global)
+	if env.Diff, err = readDiff(e.Diff, globalDiff); err != nil {
+		return nil, fmt.Errorf("atlasconf: %s: env %q: %w", f.path, e.Name, err)
+	}
 	return env, nil
 }
 

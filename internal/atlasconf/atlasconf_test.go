@@ -53,8 +53,10 @@ func TestProjectFile(t *testing.T) {
 			{Schema: "public", URL: "file://schema.sql"},
 		},
 		Migration: defaults(),
+		Diff: atlasconf.Diff{ConcurrentCreate: true, ConcurrentDrop: true, OnlineConstraints: true,
+			LockTimeout: 500 * time.Millisecond},
 	}
-	if diff := cmp.Diff(want, got, ignoreRules); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreRules, ignoreExtra); diff != "" {
 		t.Fatalf("env local (-want +got):\n%s", diff)
 	}
 }
@@ -175,7 +177,7 @@ env "s" {
 			want: &atlasconf.Env{Name: "s", Src: []atlasconf.Source{{URL: "file://schema.sql"}}, Migration: defaults()},
 		},
 		{
-			name: "unlabelled env takes the asked name; diff, test and other envs are ignored",
+			name: "unlabelled env takes the asked name, with its diff block over the global one; test and other envs are ignored",
 			src: `diff {
   skip {
     drop_schema = true
@@ -193,8 +195,9 @@ env {
     }
   }
 }`,
-			env:  "staging",
-			want: &atlasconf.Env{Name: "staging", URL: "postgres://h/staging", Migration: defaults()},
+			env: "staging",
+			want: &atlasconf.Env{Name: "staging", URL: "postgres://h/staging", Migration: defaults(),
+				Diff: atlasconf.Diff{ConcurrentCreate: true}},
 		},
 		{
 			name: "global lint latest, env lint overrides",
@@ -216,7 +219,7 @@ env "a" {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got, ignoreRules); diff != "" {
+			if diff := cmp.Diff(tc.want, got, ignoreRules, ignoreExtra); diff != "" {
 				t.Fatalf("(-want +got):\n%s", diff)
 			}
 		})

@@ -55,6 +55,10 @@ type Config struct {
 	Check bool
 	Out   io.Writer
 	Now   func() time.Time
+	// Online is the env's diff block: online shapes for existing tables,
+	// lock_timeout (files.go, plan.Online). The zero value writes plans
+	// as for an idle database.
+	Online atlasconf.Diff
 	// LoadEnt loads the Ent schema package at a directory; nil uses Ent's
 	// own loader (which compiles the package, as Atlas's ent:// does).
 	LoadEnt func(ctx context.Context, dir string) ([]*entschema.Table, error)
@@ -66,7 +70,8 @@ type Config struct {
 
 // Result is what a diff found and wrote.
 type Result struct {
-	File    string             // the new file's name, "" when none
+	File    string             // the (first) new file's name, "" when none
+	Files   []string           // every new file's name, in order
 	Changes []*amigrate.Change // in file order
 }
 
@@ -114,27 +119,26 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := inspectPath(ctx, def, cur, des); err != nil {
 		return nil, err
 	}
-	changes, err := plan(ctx, cur, des, schemas, def)
+	changes, err := plan(ctx, cur, des, schemas, def, c.Online)
 	if err != nil {
 		return nil, err
 	}
 	if c.mutate != nil {
 		changes = c.mutate(changes)
 	}
-	var format amigrate.Formatter = amigrate.DefaultFormatter
+	format := fileFormat{lockTimeout: c.Online.LockTimeout}
 	if len(changes) > 0 {
 		// Never write what does not build the desired state: replay the
-		// directory and the new statements on a scratch database, in one
-		// transaction as apply runs a file, and compare it with the
-		// desired one.
-		err := c.verify(ctx, dev, des, schemas, def, changes, true)
+		// directory and the new files on a scratch database, each as
+		// apply runs it, and compare it with the desired one.
+		err := c.verify(ctx, dev, des, schemas, def, changes, format)
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "55P04" {
 			// An enum value added and used in one file cannot share a
 			// transaction (PostgreSQL: unsafe use of new value): the
 			// file runs statement by statement instead.
-			err = c.verify(ctx, dev, des, schemas, def, changes, false)
-			format = directives{"-- atlas:txmode none\n\n"}
+			format.allNoTx = true
+			err = c.verify(ctx, dev, des, schemas, def, changes, format)
 		}
 		if err != nil {
 			return nil, err
@@ -162,7 +166,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("diff: %w", err)
 		}
-		for _, file := range f {
+		for i, file := range f {
+			if len(f) > 1 {
+				fmt.Fprintf(c.Out, "-- file %d of %d --\n", i+1, len(f))
+			}
 			c.Out.Write(file.Bytes())
 		}
 		return res, ErrDrift
@@ -175,11 +182,15 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := amigrate.NewPlanner(nil, c.Dir, amigrate.PlanFormat(format)).WritePlan(p); err != nil {
 		return nil, fmt.Errorf("diff: write plan: %w", err)
 	}
-	res.File = version + ".sql"
-	if c.Name != "" {
-		res.File = version + "_" + c.Name + ".sql"
+	for i, pt := range format.split(changes) {
+		name, err := fileName(version, c.Name, i)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, name)
+		fmt.Fprintf(c.Out, "Wrote %s (%d changes)\n", name, len(pt.changes))
 	}
-	fmt.Fprintf(c.Out, "Wrote %s (%d changes)\n", res.File, len(changes))
+	res.File = res.Files[0]
 	return res, nil
 }
 
@@ -296,7 +307,7 @@ func inspectPath(ctx context.Context, def string, dbs ...*sql.DB) error {
 // verify replays the directory and then the planned statements on a new
 // scratch database, and compares it with the desired one: any object or
 // attribute the plan did not reproduce ends the diff, naming it.
-func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change, inTx bool) error {
+func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change, format fileFormat) error {
 	v, err := dev.scratch(ctx)
 	if err != nil {
 		return err
@@ -305,7 +316,11 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 	if err := Replay(ctx, v, c.Dir); err != nil {
 		return err
 	}
-	if err := execPlan(ctx, v, changes, inTx); err != nil {
+	files, err := format.Format(&amigrate.Plan{Changes: changes})
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	if err := execFiles(ctx, v, files); err != nil {
 		return err
 	}
 	if err := inspectPath(ctx, def, v); err != nil {
@@ -321,7 +336,7 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s",
 			strings.Join(ds, "\n  "))
 	}
-	rest, err := plan(ctx, v, des, schemas, def)
+	rest, err := plan(ctx, v, des, schemas, def, c.Online)
 	if err != nil {
 		return fmt.Errorf("diff: self-check: %w", err)
 	}
@@ -352,57 +367,6 @@ func differences(ctx context.Context, want, got *sql.DB, schemas []string) ([]st
 		lines = append(lines, d.String())
 	}
 	return lines, nil
-}
-
-// execPlan runs the planned statements on db, in one transaction or
-// statement by statement.
-func execPlan(ctx context.Context, db *sql.DB, changes []*amigrate.Change, inTx bool) error {
-	var ex interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	} = db
-	var tx *sql.Tx
-	if inTx {
-		var err error
-		if tx, err = db.BeginTx(ctx, nil); err != nil {
-			return fmt.Errorf("diff: self-check: %w", err)
-		}
-		defer tx.Rollback()
-		ex = tx
-	}
-	for _, ch := range changes {
-		if _, err := ex.ExecContext(ctx, ch.Cmd); err != nil {
-			hint := ""
-			if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == "42804" {
-				// datatype_mismatch: a type change with no implicit cast,
-				// which only the user can say how to convert.
-				hint = "\n  PostgreSQL has no implicit conversion for this type change: write it by hand" +
-					" (ALTER COLUMN … TYPE … USING <expression>, or add a column, copy, drop the old one)"
-			}
-			return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s%s",
-				err, ch.Cmd, hint)
-		}
-	}
-	if tx != nil {
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("diff: self-check: %w", err)
-		}
-	}
-	return nil
-}
-
-// directives is the Atlas formatter with file directives on top.
-type directives struct{ head string }
-
-// Format implements migrate.Formatter.
-func (d directives) Format(p *amigrate.Plan) ([]amigrate.File, error) {
-	files, err := amigrate.DefaultFormatter.Format(p)
-	if err != nil {
-		return nil, err
-	}
-	for i, f := range files {
-		files[i] = amigrate.NewLocalFile(f.Name(), append([]byte(d.head), f.Bytes()...))
-	}
-	return files, nil
 }
 
 // createTables creates Ent's tables with Ent's own Atlas integration.
@@ -495,7 +459,7 @@ func nextVersion(dir amigrate.Dir, now time.Time) (string, error) {
 // plan diffs the two databases: their catalogs are read into models,
 // Atlas diffs their tables, and the planner orders every change in the
 // dependency graph of both.
-func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) ([]*amigrate.Change, error) {
+func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, online atlasconf.Diff) ([]*amigrate.Change, error) {
 	curM, err := catalog.Inspect(ctx, cur, schemas, def)
 	if err != nil {
 		return nil, fmt.Errorf("diff: current state: %w", err)
@@ -524,7 +488,13 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 	// materialized views, deferrable ones) are not Atlas's to diff.
 	withoutOwn(from, curM)
 	withoutOwn(to, desM)
-	all, err := desDrv.RealmDiff(from, to)
+	var diffOpts []schema.DiffOption
+	if online.Extra != nil {
+		// Atlas's differ reads its own settings from the diff block
+		// (concurrent_index), as the Atlas CLI passes them.
+		diffOpts = append(diffOpts, func(o *schema.DiffOptions) { o.Extra = online.Extra })
+	}
+	all, err := desDrv.RealmDiff(from, to, diffOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
@@ -544,6 +514,11 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 	return dplan.Plan(ctx, dplan.Input{
 		Cur: curM, Des: desM, Changes: tables, From: from, To: to,
 		Planner: desDrv, PlanOptions: opts,
+		Online: dplan.Online{
+			ConcurrentCreate: online.ConcurrentCreate,
+			ConcurrentDrop:   online.ConcurrentDrop,
+			Constraints:      online.OnlineConstraints,
+		},
 	})
 }
 

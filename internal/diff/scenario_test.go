@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +32,12 @@ import (
 // nothing, and the migrated database's catalog equals that of a
 // database built straight from the desired SQL.
 //
+// A diff.hcl section holds an atlas.hcl diff block (online plans); a
+// migration written as several files is checked against want.sql,
+// want.2.sql, want.3.sql…
+//
 // With -update, a scenario whose migration differs gets the produced one
-// written into its want.sql section instead (review it before committing).
+// written into its want sections instead (review it before committing).
 func TestScenarioFiles(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txtar"))
 	if err != nil {
@@ -59,24 +65,31 @@ type fileScenario struct {
 	hasBefore                    bool
 	schemas                      []string
 	path                         string
+	diffHCL                      string
+	wantMore                     []string // want.2.sql, want.3.sql…
 }
 
 var update = flag.Bool("update", false, "write produced migrations into the scenario files' want.sql")
 
-// rewrite stores got as the scenario file's want.sql.
-func (sc *fileScenario) rewrite(t *testing.T, got string) {
+// rewrite stores got as the scenario file's want.sql, want.2.sql….
+func (sc *fileScenario) rewrite(t *testing.T, got []string) {
 	a, err := txtar.ParseFile(sc.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for i := range a.Files {
-		if a.Files[i].Name == "want.sql" {
-			a.Files[i].Data, found = []byte(got), true
+	kept := a.Files[:0]
+	for _, f := range a.Files {
+		if f.Name != "want.sql" && !wantN(f.Name) {
+			kept = append(kept, f)
 		}
 	}
-	if !found {
-		a.Files = append(a.Files, txtar.File{Name: "want.sql", Data: []byte(got)})
+	a.Files = kept
+	for i, g := range got {
+		name := "want.sql"
+		if i > 0 {
+			name = fmt.Sprintf("want.%d.sql", i+1)
+		}
+		a.Files = append(a.Files, txtar.File{Name: name, Data: []byte(g)})
 	}
 	if err := os.WriteFile(sc.path, txtar.Format(a), 0o644); err != nil {
 		t.Fatal(err)
@@ -101,7 +114,13 @@ func readScenario(path string) (*fileScenario, error) {
 			sc.wantErr = strings.TrimSpace(string(f.Data))
 		case "schemas":
 			sc.schemas = strings.Fields(string(f.Data))
+		case "diff.hcl":
+			sc.diffHCL = string(f.Data)
 		default:
+			if wantN(f.Name) {
+				sc.wantMore = append(sc.wantMore, string(f.Data))
+				continue
+			}
 			return nil, &os.PathError{Op: "scenario", Path: path, Err: os.ErrInvalid}
 		}
 	}
@@ -140,7 +159,7 @@ func (sc *fileScenario) run(t *testing.T) {
 		clock = clock.Add(time.Minute)
 		res, err := diff.Run(ctx, diff.Config{
 			Dir: dir, Sources: sc.sources(), DevURL: dev, Name: name, BaseDir: work,
-			Out: &out, Now: func() time.Time { return clock },
+			Out: &out, Now: func() time.Time { return clock }, Online: sc.online(t),
 		})
 		return res, out.String(), err
 	}
@@ -163,20 +182,13 @@ func (sc *fileScenario) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ""
-	if res.File != "" {
-		b, err := os.ReadFile(filepath.Join(dirPath, res.File))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = string(b)
-	}
-	if d := cmp.Diff(sc.want, got); d != "" && *update {
+	got := written(t, dirPath, res.Files)
+	if d := cmp.Diff(append([]string{sc.want}, sc.wantMore...), got); d != "" && *update {
 		sc.rewrite(t, got)
 	} else if d != "" {
 		t.Fatalf("migration (-want +got):\n%s\noutput: %s", d, out)
 	}
-	if got == "" {
+	if got[0] == "" {
 		return
 	}
 
@@ -208,6 +220,52 @@ func (sc *fileScenario) run(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareCatalogs(t, sc.schemas, want, openDB(t, migratedURL))
+}
+
+// wantN reports whether a section holds a later file of a migration
+// written as several (want.2.sql…).
+func wantN(name string) bool {
+	n, ok := strings.CutPrefix(name, "want.")
+	n, ok2 := strings.CutSuffix(n, ".sql")
+	_, err := strconv.Atoi(n)
+	return ok && ok2 && err == nil
+}
+
+// online reads the scenario's diff block as atlas.hcl would hold it.
+func (sc *fileScenario) online(t *testing.T) atlasconf.Diff {
+	if sc.diffHCL == "" {
+		return atlasconf.Diff{}
+	}
+	// A global diff block alone, or with an env "scenario" of its own.
+	src := sc.diffHCL
+	if !strings.Contains(src, `env "scenario"`) {
+		src += "\nenv \"scenario\" {}\n"
+	}
+	f, err := atlasconf.Parse("diff.hcl", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.Env("scenario")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Diff
+}
+
+// written returns the texts of a diff's files ([""] when none).
+func written(t *testing.T, dir string, names []string) []string {
+	if len(names) == 0 {
+		return []string{""}
+	}
+	var out []string
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
 }
 
 func openDB(t *testing.T, url string) *sql.DB {

@@ -184,6 +184,8 @@ func TestCompare(t *testing.T) {
 		{"sequence increment", "CREATE SEQUENCE s", "CREATE SEQUENCE s INCREMENT 2", "sequence public.s increment"},
 		{"sequence cache", "CREATE SEQUENCE s", "CREATE SEQUENCE s CACHE 10", "sequence public.s cache"},
 		{"sequence cycle", "CREATE SEQUENCE s", "CREATE SEQUENCE s CYCLE", "sequence public.s cycle"},
+		{"sequence maxvalue", "CREATE SEQUENCE s", "CREATE SEQUENCE s MAXVALUE 1000", "sequence public.s max"},
+		{"sequence minvalue", "CREATE SEQUENCE s", "CREATE SEQUENCE s MINVALUE -5 START 1", "sequence public.s min"},
 		{"sequence type", "CREATE SEQUENCE s AS integer", "CREATE SEQUENCE s AS bigint MAXVALUE 2147483647", "sequence public.s type"},
 		{"sequence owner column", "CREATE SEQUENCE s", "CREATE SEQUENCE s OWNED BY t.n", "sequence public.s owned_by"},
 		{"sequence privileges", "CREATE SEQUENCE s", "CREATE SEQUENCE s; GRANT USAGE ON SEQUENCE s TO fp_reader", "sequence public.s acl"},

@@ -92,7 +92,8 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
-	own, err := ownAnalyzers(c.Rules, c.Schema)
+	watch := &stmtWatch{schema: c.Schema}
+	own, err := ownAnalyzers(c.Rules, c.Schema, watch)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
-	l := &loader{db: c.DB, drv: drv, schema: c.Schema}
+	l := &loader{db: c.DB, drv: drv, schema: c.Schema, watch: watch}
 	dev := &sqlclient.Client{Name: postgres.DriverName, DB: c.DB, Driver: drv}
 	if err := l.replay(ctx, base); err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ type ownAnalyzer interface {
 
 // ownAnalyzers builds the project's analyzers from the lint block,
 // leaving out those it skips.
-func ownAnalyzers(rules *schemahcl.Resource, schemaName string) ([]ownAnalyzer, error) {
+func ownAnalyzers(rules *schemahcl.Resource, schemaName string, watch *stmtWatch) ([]ownAnalyzer, error) {
 	ua, err := NewUpdatedAt(rules, schemaName)
 	if err != nil {
 		return nil, err
@@ -212,7 +213,11 @@ func ownAnalyzers(rules *schemahcl.Resource, schemaName string) ([]ownAnalyzer, 
 			out = append(out, az)
 		}
 	}
-	return out, nil
+	locks, err := lockAnalyzers(rules, watch)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, locks...), nil
 }
 
 func startAll(ctx context.Context, azs []ownAnalyzer, q schema.ExecQuerier) error {

@@ -19,6 +19,9 @@ type loader struct {
 	db     *sql.DB
 	drv    migrate.Driver
 	schema string // the one schema the dev connection works in
+	// watch, when set, records catalog facts around each linted
+	// statement for the lock-hazard analyzers.
+	watch *stmtWatch
 }
 
 // replay runs files on the dev database without looking at their changes:
@@ -56,9 +59,24 @@ func (l *loader) load(ctx context.Context, f migrate.File, start *schema.Realm, 
 		return l.loadWhole(ctx, file, stmts)
 	}
 	cur := start
+	if l.watch != nil {
+		if err := l.watch.startFile(ctx, l.db); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range stmts {
+		if l.watch != nil {
+			if err := l.watch.before(ctx, l.db, s); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
 			return nil, fmt.Errorf("lint: %s: L%d: %w", f.Name(), line(f.Bytes(), s.Pos), err)
+		}
+		if l.watch != nil {
+			if err := l.watch.after(ctx, l.db, s); err != nil {
+				return nil, err
+			}
 		}
 		next, err := l.inspect(ctx)
 		if err != nil {

@@ -11,7 +11,8 @@ import (
 // (word, lower-cased unless quoted), or a punctuation character.
 type token struct {
 	text   string
-	quoted bool // a "quoted identifier"
+	quoted bool   // a "quoted identifier"
+	lit    string // a string literal's value, when text is "'"
 }
 
 func (t token) is(word string) bool { return !t.quoted && t.text == word }
@@ -40,18 +41,21 @@ func tokens(s string) []token {
 			}
 			i += j + 4
 		case c == '\'':
+			var b strings.Builder
 			j := i + 1
 			for j < len(s) {
 				if s[j] == '\'' {
 					if j+1 < len(s) && s[j+1] == '\'' {
+						b.WriteByte('\'')
 						j += 2
 						continue
 					}
 					break
 				}
+				b.WriteByte(s[j])
 				j++
 			}
-			out = append(out, token{text: "'"})
+			out = append(out, token{text: "'", lit: b.String()})
 			i = j + 1
 		case c == '"':
 			var b strings.Builder

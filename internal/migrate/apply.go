@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
@@ -35,7 +34,18 @@ type Options struct {
 	// RevisionsSchema overrides where the revision table lives.
 	RevisionsSchema string
 	// LockTimeout bounds the wait for another run's lock (default 10s).
+	// It is the advisory lock between migrate runs, not PostgreSQL's
+	// lock_timeout, which the files set (see LockRetries).
 	LockTimeout time.Duration
+	// LockRetries is how many times a file is tried again after a
+	// statement failed on lock_timeout (55P03): 0 means
+	// DefaultLockRetries, a negative number none.
+	LockRetries int
+	// LockRetryDelay is the wait before the first retry (default
+	// DefaultLockRetryDelay); it doubles on each retry, up to
+	// LockRetryMaxDelay (default DefaultLockRetryMaxDelay), and a random
+	// part of up to half of it is taken off.
+	LockRetryDelay, LockRetryMaxDelay time.Duration
 	// TxMode is TxModeFile (default), TxModeAll or TxModeNone.
 	TxMode string
 	// ExecOrder is "linear" (default), "linear-skip" or "non-linear".
@@ -47,6 +57,10 @@ type Options struct {
 	AllowDirty bool
 	// Out receives the Atlas-style progress log; nil discards it.
 	Out io.Writer
+
+	// noConnCheck leaves client_connection_check_interval alone (tests
+	// show with it what happens without the check).
+	noConnCheck bool
 }
 
 // ApplyReport says what Apply did.
@@ -64,6 +78,9 @@ type FileResult struct {
 	Statements int // statements executed in this run
 	Duration   time.Duration
 	Err        error
+	// Retries is how many times the file was tried again after a lock
+	// timeout.
+	Retries int
 }
 
 var execOrders = map[string]amigrate.ExecOrder{
@@ -83,7 +100,9 @@ var ErrLocked = errors.New("migrate: acquiring database lock: lock is held by ot
 type StmtError struct {
 	File string
 	Stmt string
-	Err  error
+	// Index is the statement's 1-based position in File.
+	Index int
+	Err   error
 	// Applied is how many statements of File stay applied (0 unless the
 	// file runs without a transaction).
 	Applied int
@@ -163,7 +182,8 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	}
 	fmt.Fprintf(out, " (%d migrations in total):\n\n", len(pending))
 
-	r := &runner{db: db, dir: dir, schema: store.schema, out: out}
+	r := &runner{db: db, dir: dir, schema: store.schema, out: out, connCheck: !opts.noConnCheck && supportsConnCheck(ctx, db),
+		retry: retryPolicy{retries: max(opts.LockRetries, 0), delay: opts.LockRetryDelay, maxDelay: opts.LockRetryMaxDelay}}
 	if opts.TxMode == TxModeAll {
 		err = r.all(ctx, pending, rep)
 	} else {
@@ -199,6 +219,16 @@ func (o *Options) check() error {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 10 * time.Second
 	}
+	if o.LockRetries == 0 {
+		o.LockRetries = DefaultLockRetries
+	}
+	if o.LockRetryDelay <= 0 {
+		o.LockRetryDelay = DefaultLockRetryDelay
+	}
+	if o.LockRetryMaxDelay <= 0 {
+		o.LockRetryMaxDelay = DefaultLockRetryMaxDelay
+	}
+	o.LockRetryMaxDelay = max(o.LockRetryMaxDelay, o.LockRetryDelay)
 	return nil
 }
 
@@ -235,14 +265,17 @@ func pendingFiles(ctx context.Context, db *sql.DB, dir amigrate.Dir, store amigr
 
 // runner executes files and reports them in Atlas's log format.
 type runner struct {
-	db     *sql.DB
-	dir    amigrate.Dir
-	schema string
-	out    io.Writer
+	db        *sql.DB
+	dir       amigrate.Dir
+	schema    string
+	out       io.Writer
+	connCheck bool // the server has client_connection_check_interval
+	retry     retryPolicy
 }
 
 // each runs the files one by one, each in its own transaction unless the
-// file or the run opts out.
+// file or the run opts out, trying a file again when a statement of it
+// failed on lock_timeout.
 func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, rep *ApplyReport) error {
 	for _, f := range files {
 		fmode, err := fileTxMode(f, mode)
@@ -251,17 +284,23 @@ func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, r
 		}
 		res := FileResult{Name: f.Name(), Version: f.Version()}
 		start := time.Now()
-		if fmode == TxModeNone {
-			res.Statements, res.Err = r.exec(ctx, r.db, f)
-			if res.Err != nil {
-				res.Err = r.afterAutocommitFailure(ctx, f, res.Err)
+		applied := 0
+		for try := 1; ; try++ {
+			var n int
+			n, applied, res.Err = r.attempt(ctx, f, fmode)
+			res.Statements += n
+			if res.Err == nil || !isLockTimeout(res.Err) || try > r.retry.retries {
+				break
 			}
-		} else {
-			res.Statements, res.Err = r.inTx(ctx, func(tx *sql.Tx) (int, error) { return r.exec(ctx, tx, f) })
-			if res.Err != nil {
-				res.Statements = 0 // rolled back
-				hint(res.Err, f, 0)
+			wait := r.retry.wait(try)
+			r.sayRetry(ctx, f, fmode, res.Err, try, applied, wait)
+			res.Retries++
+			if err := sleep(ctx, wait); err != nil {
+				break
 			}
+		}
+		if res.Err != nil {
+			hint(ctx, r.db, res.Err, f, applied, res.Retries+1)
 		}
 		res.Duration = time.Since(start)
 		rep.Files = append(rep.Files, res)
@@ -274,15 +313,91 @@ func (r *runner) each(ctx context.Context, files []amigrate.File, mode string, r
 	return nil
 }
 
-// all runs every file in one transaction.
+// attempt runs a file once on a session of its own: in a transaction
+// (nothing stays applied when it fails), or without one (applied says how
+// many of its statements are in the database after a failure).
+func (r *runner) attempt(ctx context.Context, f amigrate.File, mode string) (n, applied int, err error) {
+	conn, err := r.session(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer release(ctx, conn)
+	if mode == TxModeNone {
+		n, err = r.exec(ctx, conn, f)
+		if err != nil {
+			applied, err = r.afterAutocommitFailure(ctx, f, err)
+		}
+		return n, applied, err
+	}
+	n, err = r.inTx(ctx, conn, func(tx *sql.Tx) (int, error) { return r.exec(ctx, tx, f) })
+	if err != nil {
+		n = 0 // rolled back
+	}
+	return n, 0, err
+}
+
+// sayRetry prints that a file is tried again, and why.
+func (r *runner) sayRetry(ctx context.Context, f amigrate.File, mode string, err error, try, applied int, wait time.Duration) {
+	var se *StmtError
+	if !errors.As(err, &se) {
+		return
+	}
+	what := "the file was rolled back and runs again whole"
+	switch {
+	case mode == TxModeAll:
+		what = "all files were rolled back and run again"
+	case mode == TxModeNone && applied > 0:
+		what = fmt.Sprintf("its first %d statements stay applied; it resumes at statement %d", applied, applied+1)
+	case mode == TxModeNone:
+		what = "nothing of it was applied; it runs again from statement 1"
+	}
+	fmt.Fprintf(r.out, "  -- lock timeout: statement %d of %s could not get its lock (try %d of %d); %s in %s\n",
+		se.Index, f.Name(), try, r.retry.retries+1, what, wait.Round(time.Millisecond))
+	if who := blockers(ctx, r.db, lockedTable(se.Stmt)); who != "" {
+		fmt.Fprintf(r.out, "  -- holding a lock on %s: %s\n", lockedTable(se.Stmt), who)
+	}
+}
+
+// all runs every file in one transaction, and all of them again when a
+// statement failed on lock_timeout.
 func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyReport) error {
 	for _, f := range files {
 		if _, err := fileTxMode(f, TxModeAll); err != nil {
 			return err
 		}
 	}
-	var failed amigrate.File
-	_, err := r.inTx(ctx, func(tx *sql.Tx) (int, error) {
+	var (
+		failed amigrate.File
+		err    error
+		tries  int
+	)
+	for try := 1; ; try++ {
+		tries = try
+		rep.Files, rep.Statements, failed = nil, 0, nil
+		failed, err = r.allOnce(ctx, files, rep)
+		if err == nil || !isLockTimeout(err) || try > r.retry.retries || failed == nil {
+			break
+		}
+		wait := r.retry.wait(try)
+		r.sayRetry(ctx, failed, TxModeAll, err, try, 0, wait)
+		if serr := sleep(ctx, wait); serr != nil {
+			break
+		}
+	}
+	if err != nil && failed != nil {
+		hint(ctx, r.db, err, failed, 0, tries)
+	}
+	return err
+}
+
+// allOnce is one try of all; failed is the file whose statement failed.
+func (r *runner) allOnce(ctx context.Context, files []amigrate.File, rep *ApplyReport) (failed amigrate.File, err error) {
+	conn, err := r.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release(ctx, conn)
+	_, err = r.inTx(ctx, conn, func(tx *sql.Tx) (int, error) {
 		for _, f := range files {
 			start := time.Now()
 			n, err := r.exec(ctx, tx, f)
@@ -305,16 +420,13 @@ func (r *runner) all(ctx context.Context, files []amigrate.File, rep *ApplyRepor
 				rep.Files[i].Err = errors.New("rolled back")
 			}
 		}
-		if failed != nil {
-			hint(err, failed, 0)
-		}
 	}
-	return err
+	return failed, err
 }
 
-// inTx runs fn in a transaction, committing on success.
-func (r *runner) inTx(ctx context.Context, fn func(*sql.Tx) (int, error)) (int, error) {
-	tx, err := r.db.BeginTx(ctx, nil)
+// inTx runs fn in a transaction on conn, committing on success.
+func (r *runner) inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) (int, error)) (int, error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: begin: %w", err)
 	}
@@ -341,14 +453,20 @@ func (r *runner) exec(ctx context.Context, q queryExecer, f amigrate.File) (int,
 	if err != nil {
 		return 0, err
 	}
-	ex, err := amigrate.NewExecutor(drv, r.dir, g, amigrate.WithLogger(log), amigrate.WithOperatorVersion(OperatorVersion))
+	sd := &stmtDriver{Driver: drv, q: q, out: r.out}
+	// A file resumed on a new session makes its session settings again
+	// (SET lock_timeout above all) before the statements it resumes at.
+	if rev, err := g.ReadRevision(ctx, f.Version()); err == nil && rev.Applied > 0 {
+		sd.replay = sessionSettings(g.texts[:rev.Applied])
+	}
+	ex, err := amigrate.NewExecutor(sd, r.dir, g, amigrate.WithLogger(log), amigrate.WithOperatorVersion(OperatorVersion))
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	err = ex.Execute(ctx, f)
 	var se *amigrate.StmtExecError
 	if errors.As(err, &se) {
-		return log.stmts - 1, &StmtError{File: f.Name(), Stmt: se.Stmt.Text, Err: se.Err}
+		return log.stmts - 1, &StmtError{File: f.Name(), Stmt: se.Stmt.Text, Index: log.skip + log.stmts, Err: se.Err}
 	}
 	if err != nil {
 		return log.stmts, explain(fmt.Errorf("migrate: %s: %w", f.Name(), err))
@@ -384,15 +502,18 @@ func fileTxMode(f amigrate.File, mode string) (string, error) {
 type logger struct {
 	out   io.Writer
 	stmts int
+	skip  int // statements applied before this run of the file
 }
 
 func (l *logger) Log(e amigrate.LogEntry) {
 	switch e := e.(type) {
 	case amigrate.LogFile:
+		l.skip = e.Skip
 		fmt.Fprintf(l.out, "  -- migrating version %s\n", e.File.Version())
 	case amigrate.LogStmt:
+		// The statement is printed by stmtDriver as it runs, after what
+		// apply does before it (settings made again, an index dropped).
 		l.stmts++
-		fmt.Fprintf(l.out, "    -> %s\n", strings.ReplaceAll(e.SQL, "\n", "\n       "))
 	case amigrate.LogError:
 		fmt.Fprintf(l.out, "    %s\n", e.Error)
 	}

@@ -126,3 +126,10 @@ func CreateRevisionTable(ctx context.Context, db *sql.DB, revSchema string) erro
 
 // ShellTable names the revision table in a psql command line of a hint.
 var ShellTable = shellTable
+
+// WithoutConnectionCheck returns o with apply's
+// client_connection_check_interval turned off.
+func WithoutConnectionCheck(o Options) Options {
+	o.noConnCheck = true
+	return o
+}

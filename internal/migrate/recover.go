@@ -148,9 +148,9 @@ func (g *guard) ReadRevision(ctx context.Context, version string) (*amigrate.Rev
 }
 
 // afterAutocommitFailure keeps the row of a file that failed without a
-// transaction only if some of its statements are committed, and says how
-// to continue.
-func (r *runner) afterAutocommitFailure(ctx context.Context, f amigrate.File, err error) error {
+// transaction only if some of its statements are committed, and returns
+// how many are.
+func (r *runner) afterAutocommitFailure(ctx context.Context, f amigrate.File, err error) (int, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	store := &revisions{db: r.db, schema: r.schema}
@@ -159,22 +159,33 @@ func (r *runner) afterAutocommitFailure(ctx context.Context, f amigrate.File, er
 	switch {
 	case rerr == nil && rev.Applied == 0:
 		if derr := store.DeleteRevision(ctx, f.Version()); derr != nil {
-			return errors.Join(err, derr)
+			return 0, errors.Join(err, derr)
 		}
 	case rerr == nil:
 		applied = rev.Applied
 	}
-	hint(err, f, applied)
-	return err
+	return applied, err
 }
 
-// hint adds to a statement failure how to recover from it.
-func hint(err error, f amigrate.File, applied int) {
+// hint adds to a statement failure how to recover from it. A statement
+// that failed on lock_timeout on its last try (tries in all) needs no fix
+// but a free table: the hint says how to find what holds it.
+func hint(ctx context.Context, db *sql.DB, err error, f amigrate.File, applied, tries int) {
 	var se *StmtError
 	if !errors.As(err, &se) {
 		return
 	}
 	se.Applied = applied
+	if isLockTimeout(se.Err) {
+		se.Next = lockHint(f, se, tries, blockers(ctx, db, lockedTable(se.Stmt)))
+		if applied > 0 {
+			se.Next = fmt.Sprintf("Its first %d statements stay applied (the file runs without a transaction); "+
+				"the next run resumes at statement %d.\n", applied, applied+1) + se.Next
+		} else {
+			se.Next = fmt.Sprintf("Nothing of %s was applied.\n", f.Name()) + se.Next
+		}
+		return
+	}
 	if applied == 0 {
 		se.Next = fmt.Sprintf("Nothing of %s was applied. Fix the statement, run %s, then %s "+
 			"(README: \"When a migration fails\" has the other ways out).", f.Name(), quote(cmdHash), quote(cmdMigrate))

@@ -262,6 +262,8 @@ func applyCommand() command {
 		txMode, execOrder, baseline string
 		allowDirty                  bool
 		lockTimeout                 time.Duration
+		lockRetries                 int
+		retryDelay, retryMaxDelay   time.Duration
 	)
 	return command{
 		name:    "apply",
@@ -272,7 +274,14 @@ func applyCommand() command {
 			fs.StringVar(&execOrder, "exec-order", "", "linear (default), linear-skip or non-linear")
 			fs.StringVar(&baseline, "baseline", "", "version to mark as applied on a non-clean database")
 			fs.BoolVar(&allowDirty, "allow-dirty", false, "allow a first run on a non-clean database")
-			fs.DurationVar(&lockTimeout, "lock-timeout", 0, "how long to wait for another run's lock (default 10s)")
+			fs.DurationVar(&lockTimeout, "lock-timeout", 0, "how long to wait for another migrate run's advisory lock (default 10s; "+
+				"not PostgreSQL's lock_timeout, which the files set: see --lock-retries)")
+			fs.IntVar(&lockRetries, "lock-retries", migrate.DefaultLockRetries, "how many times to try a file again when a statement "+
+				"gave up on PostgreSQL's lock_timeout (SQLSTATE 55P03): a transactional file runs again whole, "+
+				"a txmode-none file resumes at that statement; 0 for none")
+			fs.DurationVar(&retryDelay, "lock-retry-delay", migrate.DefaultLockRetryDelay, "wait before the first lock-timeout retry; "+
+				"it doubles on each retry, minus a random part of up to half")
+			fs.DurationVar(&retryMaxDelay, "lock-retry-max-delay", migrate.DefaultLockRetryMaxDelay, "longest wait between lock-timeout retries")
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
 			n := 0
@@ -289,6 +298,14 @@ func applyCommand() command {
 			default:
 				return fmt.Errorf("migrate apply: unknown transaction mode %q (file, all or none)", txMode)
 			}
+			switch {
+			case lockRetries < 0:
+				return fmt.Errorf("migrate apply: --lock-retries must be 0 or more, got %d", lockRetries)
+			case retryDelay <= 0 || retryMaxDelay <= 0:
+				return errors.New("migrate apply: --lock-retry-delay and --lock-retry-max-delay must be positive durations (e.g. 1s)")
+			case retryMaxDelay < retryDelay:
+				return fmt.Errorf("migrate apply: --lock-retry-max-delay (%s) is shorter than --lock-retry-delay (%s)", retryMaxDelay, retryDelay)
+			}
 			dir, db, o, err := c.target(ctx)
 			if err != nil {
 				return err
@@ -303,6 +320,10 @@ func applyCommand() command {
 			}
 			if lockTimeout > 0 {
 				o.LockTimeout = lockTimeout
+			}
+			o.LockRetries, o.LockRetryDelay, o.LockRetryMaxDelay = lockRetries, retryDelay, retryMaxDelay
+			if lockRetries == 0 {
+				o.LockRetries = -1 // the engine's zero value means its default
 			}
 			_, err = migrate.Apply(ctx, db, dir, n, o)
 			return err

@@ -100,12 +100,52 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"set", "--dir", "file://" + dir}, "exactly one argument"},
 		{[]string{"set", "--dir", "file://" + dir, "1", "2"}, "exactly one argument"},
 		{[]string{"apply", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--lock-retries", "-1"}, "--lock-retries must be 0 or more, got -1"},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--lock-retry-delay", "0s"}, "must be positive durations"},
+		{[]string{"apply", "--dir", "file://" + dir, "--url", "postgres://u@127.0.0.1:1/db", "--lock-retry-delay", "2s", "--lock-retry-max-delay", "1s"}, "--lock-retry-max-delay (1s) is shorter than --lock-retry-delay (2s)"},
 		{[]string{"lint", "--var", "novalue"}, `want key=value, got "novalue"`},
 	} {
 		_, _, err := run(t, nil, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("migrate %v: err = %v; want one containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// The lock-retry flags reach apply: one retry, then the way out.
+func TestLockRetriesThroughTheCommand(t *testing.T) {
+	url := cluster.Empty(t)
+	env := map[string]string{"DATABASE_URL": url}
+	dir := writeDir(t, map[string]string{
+		"1_t.sql":     "CREATE TABLE t (id int);\n",
+		"2_alter.sql": "SET lock_timeout = '50ms';\nALTER TABLE t ADD COLUMN x int;\n",
+	})
+	if _, _, err := run(t, env, "apply", "--dir", "file://"+dir, "1"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("SELECT * FROM t"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, env, "apply", "--dir", "file://"+dir, "--lock-retries", "1", "--lock-retry-delay", "10ms")
+	if err == nil || !strings.Contains(err.Error(), "could not get its lock within lock_timeout (tries: 2)") {
+		t.Fatalf("err = %v; want the lock timeout after 2 tries", err)
+	}
+	if !strings.Contains(out, "(try 1 of 2)") || strings.Contains(out, "(try 2 of 2)") {
+		t.Fatalf("output:\n%s\nwant exactly one retry", out)
+	}
+	out, _, err = run(t, env, "apply", "--dir", "file://"+dir, "--lock-retries", "0")
+	if err == nil || strings.Contains(out, "(try ") {
+		t.Fatalf("--lock-retries 0: err = %v, output:\n%s\nwant no retry", err, out)
 	}
 }
 

@@ -59,6 +59,7 @@ func diffCommand() command {
 				BaseDir: filepath.Dir(c.config),
 				Check:   check,
 				Out:     c.stdout,
+				Online:  c.conf.Diff,
 			})
 			return err
 		},

@@ -38,8 +38,9 @@ func lintCommand() command {
 	var latest int
 	return command{
 		name: "lint",
-		summary: "run Atlas's analyzers (destructive, data-dependent, backward-incompatible, constraint drops) " +
-			"and the updated_at check on the newest files, as atlas.hcl's lint block configures them",
+		summary: "run Atlas's analyzers (destructive, data-dependent, backward-incompatible, constraint drops), " +
+			"the updated_at check and the lock-hazard checks (PG1xx, PG3xx, LK1xx) on the newest files, " +
+			"as atlas.hcl's lint block configures them",
 		flags: func(fs *flag.FlagSet, _ *cli) {
 			fs.IntVar(&latest, "latest", -1, "how many of the newest files to lint, 0 for all (default: the env's lint.latest, else 1)")
 		},

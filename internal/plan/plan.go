@@ -39,10 +39,14 @@ type Input struct {
 	Planner migrate.PlanApplier
 	// PlanOptions are passed to Planner (e.g. an empty schema qualifier).
 	PlanOptions []migrate.PlanOption
+	// Online asks for lock-safe shapes on existing tables (online.go).
+	Online Online
 }
 
 // Plan returns the statements of the migration from in.Cur to in.Des, in
 // an order PostgreSQL accepts, or an error naming what cannot be planned.
+// Each statement's Source is a *Step (see StepOf): how it must run and
+// the hazard it carries.
 func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	p := &planner{in: in}
 	if err := p.actions(); err != nil {
@@ -59,7 +63,14 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return order(nodes, in.Cur, in.Des)
+	if err := p.online(ctx, nodes); err != nil {
+		return nil, err
+	}
+	out, err := order(nodes, in.Cur, in.Des)
+	if err != nil {
+		return nil, err
+	}
+	return p.mark(out), nil
 }
 
 type action int

@@ -1,2 +1,5 @@
+-- atlas:txmode none
+
+SET lock_timeout = '500ms';
 ALTER TABLE t ADD COLUMN note text;
-CREATE INDEX t_note ON t (note);
+CREATE INDEX CONCURRENTLY t_note ON t (note);

@@ -1,0 +1,3 @@
+-- A table created in the file is nobody else's yet.
+CREATE TABLE u (id int);
+ALTER TABLE u ADD COLUMN x int;

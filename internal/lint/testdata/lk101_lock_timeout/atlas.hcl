@@ -1,0 +1,4 @@
+lint {
+  latest = 5
+}
+env "test" {}

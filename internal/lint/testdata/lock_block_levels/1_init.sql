@@ -1,0 +1,2 @@
+CREATE TABLE t (id int, v text, n int);
+CREATE INDEX t_v ON t (v);

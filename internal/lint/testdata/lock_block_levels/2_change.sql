@@ -1,0 +1,3 @@
+CREATE INDEX t_n ON t (n);
+DROP INDEX t_v;
+ALTER TABLE t ALTER COLUMN n TYPE bigint;

@@ -1,0 +1,2 @@
+CREATE TABLE t (id int, v text);
+CREATE INDEX t_v ON t (v);

@@ -1,0 +1,4 @@
+lint {
+  latest = 2
+}
+env "test" {}

@@ -1,0 +1,1 @@
+CREATE TABLE t (id int, name varchar(10), n int);

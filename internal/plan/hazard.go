@@ -1,0 +1,209 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+
+	"tasks/internal/catalog"
+)
+
+// mark sets every statement's Source to a *Step: whether it must run
+// outside a transaction, and the hazard it carries for a table that
+// serves traffic.
+func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
+	for _, c := range out {
+		s := &Step{Change: c.Source}
+		if a, ok := c.Source.(*autocommit); ok {
+			s.Change, s.NoTx = a.Change, true
+		}
+		for _, prefix := range []string{"CREATE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX CONCURRENTLY ", "DROP INDEX CONCURRENTLY "} {
+			if strings.HasPrefix(c.Cmd, prefix) {
+				s.NoTx = true // PostgreSQL refuses them in a transaction block
+			}
+		}
+		if !s.NoTx {
+			s.Hazards = p.hazards(c)
+		}
+		c.Source = s
+	}
+	return out
+}
+
+// hazards names what a statement of Atlas's on an existing table does
+// to it under load: rewrites it, scans it under a lock that blocks
+// writes, or blocks writes while an index builds. A table created in the
+// same migration is empty: its statements carry none.
+func (p *planner) hazards(c *migrate.Change) []string {
+	mt, ok := c.Source.(*schema.ModifyTable)
+	if !ok {
+		return nil
+	}
+	t := mt.T.Name
+	if strings.HasPrefix(c.Cmd, "CREATE INDEX ") || strings.HasPrefix(c.Cmd, "CREATE UNIQUE INDEX ") {
+		return []string{fmt.Sprintf("blocks writes to table %q while the index builds (CREATE INDEX without CONCURRENTLY)", t)}
+	}
+	if !strings.HasPrefix(c.Cmd, "ALTER TABLE ") {
+		return nil
+	}
+	var hs []string
+	rewrite := func(why string) {
+		hs = append(hs, fmt.Sprintf("rewrites table %q under ACCESS EXCLUSIVE (%s)", t, why))
+	}
+	scan := func(lock, why string) {
+		hs = append(hs, fmt.Sprintf("scans table %q under %s (%s)", t, lock, why))
+	}
+	for _, sub := range mt.Changes {
+		switch sub := sub.(type) {
+		case *schema.AddColumn:
+			if why := p.rewritingColumn(sub.C); why != "" {
+				rewrite(fmt.Sprintf("column %q added %s", sub.C.Name, why))
+			}
+		case *schema.ModifyColumn:
+			if sub.Change.Is(schema.ChangeType) && rewritesType(sub) {
+				rewrite(fmt.Sprintf("column %q type change", sub.To.Name))
+			}
+			if sub.Change.Is(schema.ChangeNull) && !sub.To.Type.Null {
+				scan("ACCESS EXCLUSIVE", fmt.Sprintf("SET NOT NULL on column %q", sub.To.Name))
+			}
+		case *schema.AddForeignKey:
+			if !hasNotValid(sub.Extra) {
+				scan("SHARE ROW EXCLUSIVE, blocking writes", fmt.Sprintf("foreign key %q added without NOT VALID", sub.F.Symbol))
+			}
+		case *schema.AddCheck:
+			if !hasNotValid(sub.Extra) {
+				scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %q added without NOT VALID", sub.C.Name))
+			}
+		case *schema.ModifyCheck:
+			scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %q added without NOT VALID", sub.To.Name))
+		case *schema.AddIndex:
+			kind := "unique constraint"
+			if isExclusion(sub.I) {
+				kind = "exclusion constraint"
+			}
+			scan("ACCESS EXCLUSIVE", fmt.Sprintf("%s %q builds its index", kind, sub.I.Name))
+		case *schema.AddPrimaryKey:
+			scan("ACCESS EXCLUSIVE", "primary key builds its index")
+		}
+	}
+	return hs
+}
+
+// volatileBuiltins are PostgreSQL's volatile functions that column
+// defaults commonly call.
+var volatileBuiltins = map[string]bool{
+	"random": true, "random_normal": true, "clock_timestamp": true, "timeofday": true,
+	"gen_random_uuid": true, "uuidv4": true, "uuidv7": true, "uuid_generate_v1": true,
+	"uuid_generate_v1mc": true, "uuid_generate_v4": true, "nextval": true, "txid_current": true,
+	"pg_current_xact_id": true,
+}
+
+var callRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_$]*)"?\s*\(`)
+
+// rewritingColumn says why adding column c rewrites its table: a
+// volatile default (each row needs its own value), an identity or serial
+// column, or a stored generated column; "" when PostgreSQL (11+) stores
+// the default once instead.
+func (p *planner) rewritingColumn(c *schema.Column) string {
+	if _, ok := c.Type.Type.(*postgres.SerialType); ok {
+		return "as serial"
+	}
+	for _, a := range c.Attrs {
+		switch a := a.(type) {
+		case *postgres.Identity:
+			return "as identity"
+		case *schema.GeneratedExpr:
+			if strings.EqualFold(a.Type, "STORED") || a.Type == "" {
+				return "as a stored generated column"
+			}
+		}
+	}
+	x, ok := c.Default.(*schema.RawExpr)
+	if !ok {
+		return ""
+	}
+	for _, m := range callRE.FindAllStringSubmatch(x.X, -1) {
+		name := strings.ToLower(m[1])
+		if volatileBuiltins[name] || p.volatileFunction(name) {
+			return "with a volatile default"
+		}
+	}
+	return ""
+}
+
+// volatileFunction reports whether the desired state has a function of
+// that name declared neither IMMUTABLE nor STABLE.
+func (p *planner) volatileFunction(name string) bool {
+	for _, o := range p.in.Des.Objects {
+		if o.Kind != catalog.KindFunction || !strings.EqualFold(o.Name, name) || len(o.Create) == 0 {
+			continue
+		}
+		head := o.Create[0]
+		if i := strings.Index(head, " AS "); i >= 0 {
+			head = head[:i]
+		}
+		up := strings.ToUpper(head)
+		if !strings.Contains(up, "IMMUTABLE") && !strings.Contains(up, "STABLE") {
+			return true
+		}
+	}
+	return false
+}
+
+// rewritesType reports whether a column type change rewrites the table.
+// PostgreSQL keeps the rows when the new type is binary coercible and
+// needs no new check of the values: a longer or unbounded varchar,
+// varchar to text, a wider or unconstrained numeric of the same scale,
+// a longer varbit. Anything else, or an explicit USING, rewrites.
+func rewritesType(c *schema.ModifyColumn) bool {
+	if sqlxHas(c.Extra) {
+		return true
+	}
+	switch from := c.From.Type.Type.(type) {
+	case *schema.StringType:
+		to, ok := c.To.Type.Type.(*schema.StringType)
+		if !ok {
+			return true
+		}
+		varchar := func(t string) bool { return t == "character varying" || t == "varchar" }
+		switch {
+		case varchar(from.T) && to.T == "text":
+			return false
+		case varchar(from.T) && varchar(to.T):
+			return to.Size != 0 && (from.Size == 0 || to.Size < from.Size)
+		case from.T == "text" && varchar(to.T) && to.Size == 0:
+			return false
+		}
+		return true
+	case *schema.DecimalType:
+		to, ok := c.To.Type.Type.(*schema.DecimalType)
+		if !ok || from.T != to.T {
+			return true
+		}
+		if to.Precision == 0 && to.Scale == 0 {
+			return false
+		}
+		return from.Precision == 0 || to.Scale != from.Scale || to.Precision < from.Precision
+	case *postgres.BitType:
+		to, ok := c.To.Type.Type.(*postgres.BitType)
+		if !ok || from.T != to.T || !strings.Contains(from.T, "varying") {
+			return true
+		}
+		return to.Len != 0 && (from.Len == 0 || to.Len < from.Len)
+	}
+	return true
+}
+
+// sqlxHas reports whether a column change carries a USING conversion.
+func sqlxHas(extra []schema.Clause) bool {
+	for _, e := range extra {
+		if _, ok := e.(*postgres.ConvertUsing); ok {
+			return true
+		}
+	}
+	return false
+}
