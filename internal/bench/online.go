@@ -594,8 +594,14 @@ func printMigrateTable(out io.Writer, windows []*window) {
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "| change | plan | files | apply | lock retries | requests | failed | p99 | max | lint |")
 	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	// Change by change, each plan's row under the other's.
+	order := slices.Clone(windows)
+	slices.SortStableFunc(order, func(a, b *window) int {
+		return slices.IndexFunc(windows, func(w *window) bool { return w.change.name == a.change.name }) -
+			slices.IndexFunc(windows, func(w *window) bool { return w.change.name == b.change.name })
+	})
 	var notes []string
-	for _, w := range windows {
+	for _, w := range order {
 		s := w.stats()
 		apply := fmt.Sprintf("%.2f s", (w.applyEnd - w.applyStart).Seconds())
 		if w.applyErr != "" {

@@ -267,3 +267,27 @@ func TestMigrateBenchSmall(t *testing.T) {
 		t.Errorf("chart: %v", err)
 	}
 }
+
+// The table puts each change's plans on adjacent rows, in the order the
+// plans ran.
+func TestPrintMigrateTableOrder(t *testing.T) {
+	idx, chk := schemaChanges()[0], schemaChanges()[4]
+	var ws []*window
+	for _, plan := range []string{"plain", "online"} {
+		for _, c := range []change{idx, chk} {
+			ws = append(ws, &window{change: c, plan: plan})
+		}
+	}
+	var b bytes.Buffer
+	printMigrateTable(&b, ws)
+	var rows []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if f := strings.Split(l, " | "); len(f) > 2 && !strings.HasPrefix(l, "| change") {
+			rows = append(rows, strings.TrimPrefix(f[0], "| ")+"/"+f[1])
+		}
+	}
+	want := []string{"index/plain", "index/online", "check constraint/plain", "check constraint/online"}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
