@@ -80,6 +80,15 @@ drift: $(MIGRATE)
 bench: build
 	$(BIN)/bench -api $(BIN)/api $(BENCH_FLAGS)
 
+# The API under a mixed load from 16 clients while migrate diff's plans,
+# online and plain, add an index, constraints and columns to 1M tasks,
+# another session holding a transaction open on the table (a throwaway
+# PostgreSQL; a few minutes). Writes the chart the README links.
+.PHONY: bench-migrate
+BENCH_CHART ?= docs/bench-migrate.svg
+bench-migrate: build
+	$(BIN)/bench migrate -api $(BIN)/api -migrate $(MIGRATE) -chart $(BENCH_CHART) $(BENCH_FLAGS)
+
 # The README's test command: every package against real PostgreSQL (a
 # throwaway server unless TEST_DATABASE_URL is set), under the race detector.
 test:

@@ -4,7 +4,9 @@
 // over loopback with one load generator, runs pgbench -M prepared on the
 // same statements, and prints throughput, latency and CPU per request of
 // each process, side by side and as ratios. It also measures what the
-// updated_at trigger costs an UPDATE.
+// updated_at trigger costs an UPDATE. `bench migrate` measures the API
+// under load while migrate diff's plans, online and plain, change its
+// table (online.go).
 package bench
 
 import (
@@ -49,10 +51,14 @@ type options struct {
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
-// which the bench starts as a child of itself.
+// which the bench starts as a child of itself; `bench migrate …` is the
+// migrations benchmark.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "reference" {
 		return serveReference(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return runMigrations(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
