@@ -30,6 +30,7 @@ func inspectors() []Inspector {
 		// Attributes of the objects above, then comments and privileges
 		// of every object: they look their object up in the model.
 		inspectTableAttrs,
+		inspectIdentities,
 		inspectViewDefaults,
 		inspectTriggerStates,
 		inspectComments,

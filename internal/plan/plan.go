@@ -44,6 +44,7 @@ type Input struct {
 // Plan returns the statements of the migration from in.Cur to in.Des, in
 // an order PostgreSQL accepts, or an error naming what cannot be planned.
 func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
+	in.Changes = withoutIdentityAlters(in.Changes)
 	p := &planner{in: in}
 	if err := p.actions(); err != nil {
 		return nil, err
