@@ -34,6 +34,7 @@ func inspectors() []Inspector {
 		inspectViewDefaults,
 		inspectTriggerStates,
 		inspectComments,
+		inspectOwners,
 		inspectPrivileges,
 		inspectDefaultPrivileges,
 		// Last: it maps addresses no other object may claim.

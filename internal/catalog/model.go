@@ -27,6 +27,7 @@ const (
 	KindSequence      Kind = "sequence"
 	KindSequenceOwner Kind = "sequence owner"
 	KindIdentity      Kind = "identity"
+	KindOwner         Kind = "owner"
 	KindTable         Kind = "table"
 	KindColumn        Kind = "column"
 	KindIndex         Kind = "index"
