@@ -538,6 +538,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 				changes: changes(d.Create, comment("create", d))})
 		}
 	}
+	nodes = p.staleData(nodes)
 	sort.SliceStable(nodes, func(i, j int) bool { return p.objectOf(nodes[i]).Name < p.objectOf(nodes[j]).Name })
 	for i, n := range nodes {
 		n.prio = priority(n, p.objectOf(n), i)
