@@ -151,7 +151,10 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 			o.Def = def
 			o.Create = []string{alter + " ADD CONSTRAINT " + QuoteIdent(name) + " " + def}
 			o.Drop = []string{alter + " DROP CONSTRAINT " + QuoteIdent(name)}
-			o.Atlas = !deferrable
+			// Atlas's renderer also writes every primary key
+			// unnamed, so one not named as PostgreSQL names it
+			// (<table>_pkey) is planned from here too.
+			o.Atlas = !deferrable && (typ != "p" || name == table+"_pkey")
 		}
 		if err := m.Add(o); err != nil {
 			return err

@@ -575,10 +575,13 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 		}
 		nodes = append(nodes, n)
 	}
+	restore := escapeNames(all, p.in.From, p.in.To)
 	plan, err := p.in.Planner.PlanChanges(ctx, "diff", all, p.in.PlanOptions...)
 	if err != nil {
+		restore(nil)
 		return nil, fmt.Errorf("plan: table changes: %w", err)
 	}
+	restore(plan.Changes)
 	for i, c := range plan.Changes {
 		n := own.of(c.Source)
 		if n == nil {
