@@ -44,7 +44,7 @@ type Input struct {
 // Plan returns the statements of the migration from in.Cur to in.Des, in
 // an order PostgreSQL accepts, or an error naming what cannot be planned.
 func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
-	in.Changes = withoutIdentityAlters(in.Changes)
+	in.Changes = withCheckChanges(withoutIdentityAlters(in.Changes), in.From, in.To)
 	p := &planner{in: in}
 	if err := p.actions(); err != nil {
 		return nil, err
@@ -559,9 +559,14 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 			keys := map[string]bool{}
 			for _, a := range g {
 				mt.Changes = append(mt.Changes, a.top)
-				if k := g[0].table.Name + " " + changeKey(a.top); !keys[k] {
-					keys[k] = true
-					own.add(k, n)
+				// Statements whose source is the sub-change itself
+				// (a rename).
+				own.seen[a.top] = n
+				for _, ck := range changeKeys(a.top) {
+					if k := g[0].table.Name + " " + ck; !keys[k] {
+						keys[k] = true
+						own.add(k, n)
+					}
 				}
 			}
 			ch = mt
@@ -624,27 +629,27 @@ func (o *owners) of(src schema.Change) *node {
 	if n, ok := o.seen[src]; ok {
 		return n
 	}
-	var key string
-	switch c := src.(type) {
-	case *schema.ModifyTable:
-		if len(c.Changes) == 0 {
-			return nil
-		}
-		key = c.T.Name + " " + changeKey(c.Changes[0])
-	default:
+	c, ok := src.(*schema.ModifyTable)
+	if !ok {
 		return nil
 	}
-	// Each node has at most one ALTER TABLE: skip nodes already matched
-	// through another of their sub-changes.
-	for q := o.queue[key]; len(q) > 0; q = q[1:] {
-		n := q[0]
-		if o.used[n] {
-			continue
+	// Atlas sorts the ALTER TABLE's clauses (drops first) and writes a
+	// changed constraint as a drop and an add: any of its sub-changes
+	// may name the node.
+	for _, sub := range c.Changes {
+		key := c.T.Name + " " + changeKey(sub)
+		// Each node has at most one ALTER TABLE: skip nodes already
+		// matched through another of their sub-changes.
+		for q := o.queue[key]; len(q) > 0; q = q[1:] {
+			n := q[0]
+			if o.used[n] {
+				continue
+			}
+			o.queue[key] = q[1:]
+			o.used[n] = true
+			o.seen[src] = n
+			return n
 		}
-		o.queue[key] = q[1:]
-		o.used[n] = true
-		o.seen[src] = n
-		return n
 	}
 	return nil
 }
