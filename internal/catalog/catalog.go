@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // Querier is a *sql.DB, *sql.Conn or *sql.Tx.
@@ -36,7 +35,7 @@ type Function struct {
 
 // attrs renders the non-default attributes of a function as the clauses
 // of CREATE FUNCTION, in a fixed order.
-func attrs(lang, volatile, parallel string, strict, secdef, leakproof bool, cost, nrows float64, config string) []string {
+func attrs(lang, volatile, parallel string, strict, secdef, leakproof bool, cost, nrows float64, config []string) []string {
 	var a []string
 	switch volatile {
 	case "i":
@@ -70,12 +69,8 @@ func attrs(lang, volatile, parallel string, strict, secdef, leakproof bool, cost
 	if nrows != 0 && nrows != 1000 {
 		a = append(a, fmt.Sprintf("ROWS %g", nrows))
 	}
-	config = strings.Trim(config, "{}")
-	if config != "" {
-		for _, kv := range strings.Split(config, ",") {
-			k, v, _ := strings.Cut(strings.Trim(kv, `"`), "=")
-			a = append(a, fmt.Sprintf("SET %s = %s", k, QuoteLiteral(v)))
-		}
+	for _, item := range config {
+		a = append(a, setClause(item))
 	}
 	return a
 }

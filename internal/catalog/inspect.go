@@ -30,9 +30,11 @@ func inspectors() []Inspector {
 		// Attributes of the objects above, then comments and privileges
 		// of every object: they look their object up in the model.
 		inspectTableAttrs,
+		inspectIdentities,
 		inspectViewDefaults,
 		inspectTriggerStates,
 		inspectComments,
+		inspectOwners,
 		inspectPrivileges,
 		inspectDefaultPrivileges,
 		// Last: it maps addresses no other object may claim.
@@ -149,7 +151,10 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 			o.Def = def
 			o.Create = []string{alter + " ADD CONSTRAINT " + QuoteIdent(name) + " " + def}
 			o.Drop = []string{alter + " DROP CONSTRAINT " + QuoteIdent(name)}
-			o.Atlas = !deferrable
+			// Atlas's renderer also writes every primary key
+			// unnamed, so one not named as PostgreSQL names it
+			// (<table>_pkey) is planned from here too.
+			o.Atlas = !deferrable && (typ != "p" || name == table+"_pkey")
 		}
 		if err := m.Add(o); err != nil {
 			return err

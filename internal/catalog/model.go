@@ -26,6 +26,8 @@ const (
 	KindRange         Kind = "range type"
 	KindSequence      Kind = "sequence"
 	KindSequenceOwner Kind = "sequence owner"
+	KindIdentity      Kind = "identity"
+	KindOwner         Kind = "owner"
 	KindTable         Kind = "table"
 	KindColumn        Kind = "column"
 	KindIndex         Kind = "index"
@@ -133,7 +135,9 @@ type Object struct {
 	dom  *domain    // a domain's parts, for Alter
 	cols []column   // a view's or composite type's columns, for Alter
 	seq  *sequence  // a sequence's parameters, for Alter
-	view *view      // a view's or materialized view's parts, for Alter
+	// ident is an identity column's generation and parameters, for Alter.
+	ident *identity
+	view  *view // a view's or materialized view's parts, for Alter
 	// users are the table columns of a type ("t.c"): re-creating the
 	// type would drop them, so Refuse stops such a change.
 	users []string

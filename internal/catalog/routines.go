@@ -42,13 +42,13 @@ ORDER BY 1, 3, 4`, pqArray(m.Schemas))
 			volatile, parallel        string
 			strict, secdef, leakproof bool
 			cost, nrows               float64
-			config                    []byte
+			config                    []string
 		)
 		if err := rows.Scan(&schema, &oid, &f.Name, &f.Args, &f.ArgsDecl, &f.Result, &f.Language, &f.Kind, &volatile,
-			&strict, &secdef, &leakproof, &parallel, &cost, &nrows, &config, &f.Body, &f.SQLBody, &f.Def); err != nil {
+			&strict, &secdef, &leakproof, &parallel, &cost, &nrows, pq.Array(&config), &f.Body, &f.SQLBody, &f.Def); err != nil {
 			return fmt.Errorf("catalog: functions: %w", err)
 		}
-		f.Attrs = attrs(f.Language, volatile, parallel, strict, secdef, leakproof, cost, nrows, string(config))
+		f.Attrs = attrs(f.Language, volatile, parallel, strict, secdef, leakproof, cost, nrows, config)
 		kind := KindFunction
 		if f.Kind == "p" {
 			kind, f.Result = KindProcedure, ""

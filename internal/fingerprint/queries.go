@@ -4,8 +4,8 @@ import "strings"
 
 // acl renders an ACL as sorted "grantee privilege" items: a NULL ACL as
 // the kind's default (defaults NULL: none) (so GRANT then REVOKE back to the default is no
-// difference), the owner's own items left out (owners are not compared,
-// and their rights are implicit), and a grantor named only when it is
+// difference), the owner's own items left out (their rights are implicit;
+// the owner is an attribute of its own), and a grantor named only when it is
 // not the owner.
 func acl(col, owner, defaults string) string {
 	r := strings.NewReplacer("ACL", col, "OWNER", owner, "DEFAULTS", defaults)
@@ -16,6 +16,14 @@ func acl(col, owner, defaults string) string {
           || CASE WHEN a.grantor <> OWNER THEN ' GRANTED BY ' || quote_ident(pg_get_userbyid(a.grantor)) ELSE '' END AS item
         FROM aclexplode(CASE WHEN cardinality(coalesce(ACL, DEFAULTS)) > 0 THEN coalesce(ACL, DEFAULTS) END) a
         WHERE a.grantee <> OWNER) x)`)
+}
+
+// owner renders an object's owner, "" when it is the connected role:
+// the role that built the state owns what the desired state gives no
+// owner, and such an owner is not compared (a migration leaves it to
+// whoever applies it).
+func owner(col string) string {
+	return `coalesce(nullif(pg_get_userbyid(` + col + `)::text, current_user::text), '')`
 }
 
 // notExt filters out objects an extension owns (their extension's
@@ -53,17 +61,18 @@ func queries() []query {
 	return []query{
 		{
 			name:  "schemas",
-			attrs: []string{"acl", "comment"},
+			attrs: []string{"acl", "comment", "owner"},
 			sql: `SELECT 'schema', n.nspname,
   ` + acl("n.nspacl", "n.nspowner", "acldefault('n', n.nspowner)") + `,
-  coalesce(obj_description(n.oid, 'pg_namespace'), '')
+  coalesce(obj_description(n.oid, 'pg_namespace'), ''),
+  ` + owner("n.nspowner") + `
 FROM pg_namespace n WHERE ` + inSchemas,
 		},
 		{
 			name: "relations",
 			attrs: []string{"relkind", "persistence", "replica_identity", "row_security", "force_row_security",
 				"options", "acl", "partition_key", "partition_bound", "inherits", "access_method", "tablespace",
-				"of_type", "definition", "populated", "foreign", "comment"},
+				"of_type", "definition", "populated", "foreign", "comment", "owner"},
 			sql: `SELECT ` + relKind("c") + `,
   n.nspname || '.' || c.relname,
   c.relkind::text, c.relpersistence::text,
@@ -84,7 +93,8 @@ FROM pg_namespace n WHERE ` + inSchemas,
   CASE WHEN c.relkind = 'm' THEN c.relispopulated::text ELSE '' END,
   coalesce((SELECT s.srvname || ' ' || ` + sorted("ft.ftoptions") + `
             FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = c.oid), ''),
-  coalesce(obj_description(c.oid, 'pg_class'), '')
+  coalesce(obj_description(c.oid, 'pg_class'), ''),
+  ` + owner("c.relowner") + `
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
@@ -199,7 +209,7 @@ WHERE ` + inSchemas + ` AND ` + notExt("pg_class", "t.oid") + ` AND ` + notExt("
 			// A range type's constructors come with it (deptype 'i').
 			name: "routines",
 			attrs: []string{"arguments", "result", "language", "volatility", "strict", "security_definer",
-				"leakproof", "parallel", "cost", "rows", "config", "acl", "body", "source", "library", "support", "aggregate", "comment"},
+				"leakproof", "parallel", "cost", "rows", "config", "acl", "body", "source", "library", "support", "aggregate", "comment", "owner"},
 			sql: `SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function'
     ELSE 'function' END,
   n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
@@ -219,7 +229,8 @@ WHERE ` + inSchemas + ` AND ` + notExt("pg_class", "t.oid") + ` AND ` + notExt("
                        ag.aggsortop::regoperator, format_type(ag.aggtranstype, NULL), ag.aggtransspace,
                        format_type(ag.aggmtranstype, NULL), ag.aggmtransspace, ag.agginitval, ag.aggminitval)::text
             FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid), ''),
-  coalesce(obj_description(p.oid, 'pg_proc'), '')
+  coalesce(obj_description(p.oid, 'pg_proc'), ''),
+  ` + owner("p.proowner") + `
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
@@ -243,7 +254,7 @@ WHERE ` + inSchemas + ` AND NOT t.tgisinternal AND ` + notExt("pg_class", "c.oid
 			// with their owner and are compared through it.
 			name: "types",
 			attrs: []string{"labels", "base_type", "default", "not_null", "collation", "attributes", "range",
-				"base", "acl", "comment"},
+				"base", "acl", "comment", "owner"},
 			sql: `SELECT CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'
     WHEN 'r' THEN 'range type' WHEN 'b' THEN 'base type' ELSE 'type' END,
   n.nspname || '.' || t.typname,
@@ -268,7 +279,8 @@ WHERE ` + inSchemas + ` AND NOT t.tgisinternal AND ` + notExt("pg_class", "c.oid
        t.typanalyze, t.typsubscript, t.typlen, t.typbyval, t.typalign, t.typstorage, t.typcategory,
        t.typispreferred, t.typdelim, format_type(t.typelem, NULL), t.typcollation <> 0)::text ELSE '' END,
   ` + acl("t.typacl", "t.typowner", "acldefault('T', t.typowner)") + `,
-  coalesce(obj_description(t.oid, 'pg_type'), '')
+  coalesce(obj_description(t.oid, 'pg_type'), ''),
+  ` + owner("t.typowner") + `
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typbasetype <> 0
@@ -317,10 +329,11 @@ WHERE ` + inSchemas + ` AND r.rulename <> '_RETURN' AND ` + notExt("pg_class", "
 		},
 		{
 			name:  "statistics",
-			attrs: []string{"definition", "target", "comment"},
+			attrs: []string{"definition", "target", "comment", "owner"},
 			sql: `SELECT 'statistics', n.nspname || '.' || s.stxname,
   pg_get_statisticsobjdef(s.oid), coalesce(s.stxstattarget, -1)::text,
-  coalesce(obj_description(s.oid, 'pg_statistic_ext'), '')
+  coalesce(obj_description(s.oid, 'pg_statistic_ext'), ''),
+  ` + owner("s.stxowner") + `
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace
 WHERE ` + inSchemas + ` AND ` + notExt("pg_statistic_ext", "s.oid"),

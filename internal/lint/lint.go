@@ -204,7 +204,7 @@ func ownAnalyzers(rules *schemahcl.Resource, schemaName string, watch *stmtWatch
 	if !ua.Skip {
 		out = append(out, ua)
 	}
-	for _, build := range []func(*schemahcl.Resource, string) (*snapshotAnalyzer, error){NewViewDependents, NewRowSecurity, NewPrivileges} {
+	for _, build := range []func(*schemahcl.Resource, string) (*snapshotAnalyzer, error){NewViewDependents, NewRowSecurity, NewPrivileges, NewDerivedData} {
 		az, err := build(rules, schemaName)
 		if err != nil {
 			return nil, err

@@ -50,6 +50,7 @@ type Input struct {
 // Each statement's Source is a *Step (see StepOf): how it must run and
 // the hazard it carries.
 func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
+	in.Changes = withCheckChanges(withoutIdentityAlters(in.Changes), in.From, in.To)
 	p := &planner{in: in}
 	if err := p.actions(); err != nil {
 		return nil, err
@@ -550,6 +551,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 				changes: changes(d.Create, comment("create", d))})
 		}
 	}
+	nodes = p.staleData(nodes)
 	sort.SliceStable(nodes, func(i, j int) bool { return p.objectOf(nodes[i]).Name < p.objectOf(nodes[j]).Name })
 	for i, n := range nodes {
 		n.prio = priority(n, p.objectOf(n), i)
@@ -570,9 +572,14 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 			keys := map[string]bool{}
 			for _, a := range g {
 				mt.Changes = append(mt.Changes, a.top)
-				if k := g[0].table.Name + " " + changeKey(a.top); !keys[k] {
-					keys[k] = true
-					own.add(k, n)
+				// Statements whose source is the sub-change itself
+				// (a rename).
+				own.seen[a.top] = n
+				for _, ck := range changeKeys(a.top) {
+					if k := g[0].table.Name + " " + ck; !keys[k] {
+						keys[k] = true
+						own.add(k, n)
+					}
 				}
 			}
 			ch = mt
@@ -586,10 +593,13 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 		}
 		nodes = append(nodes, n)
 	}
+	restore := escapeNames(all, p.in.From, p.in.To)
 	plan, err := p.in.Planner.PlanChanges(ctx, "diff", all, p.in.PlanOptions...)
 	if err != nil {
+		restore(nil)
 		return nil, fmt.Errorf("plan: table changes: %w", err)
 	}
+	restore(plan.Changes)
 	for i, c := range plan.Changes {
 		n := own.of(c.Source)
 		if n == nil {
@@ -632,27 +642,27 @@ func (o *owners) of(src schema.Change) *node {
 	if n, ok := o.seen[src]; ok {
 		return n
 	}
-	var key string
-	switch c := src.(type) {
-	case *schema.ModifyTable:
-		if len(c.Changes) == 0 {
-			return nil
-		}
-		key = c.T.Name + " " + changeKey(c.Changes[0])
-	default:
+	c, ok := src.(*schema.ModifyTable)
+	if !ok {
 		return nil
 	}
-	// Each node has at most one ALTER TABLE: skip nodes already matched
-	// through another of their sub-changes.
-	for q := o.queue[key]; len(q) > 0; q = q[1:] {
-		n := q[0]
-		if o.used[n] {
-			continue
+	// Atlas sorts the ALTER TABLE's clauses (drops first) and writes a
+	// changed constraint as a drop and an add: any of its sub-changes
+	// may name the node.
+	for _, sub := range c.Changes {
+		key := c.T.Name + " " + changeKey(sub)
+		// Each node has at most one ALTER TABLE: skip nodes already
+		// matched through another of their sub-changes.
+		for q := o.queue[key]; len(q) > 0; q = q[1:] {
+			n := q[0]
+			if o.used[n] {
+				continue
+			}
+			o.queue[key] = q[1:]
+			o.used[n] = true
+			o.seen[src] = n
+			return n
 		}
-		o.queue[key] = q[1:]
-		o.used[n] = true
-		o.seen[src] = n
-		return n
 	}
 	return nil
 }
