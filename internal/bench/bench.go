@@ -320,8 +320,8 @@ func pgbenchScripts() map[string]string {
 		"create": params(st["create"], ":title", ":done"),
 		"get":    "\\set id random(1, :rows)\n" + params(st["get"], ":id"),
 		"patch":  "\\set id random(1, :rows)\n\\set d random(0, 1)\n" + params(st["patch"], "(:d = 1)", ":id"),
-		// GET /tasks: no cursor, no filter, a page of 20 plus one.
-		"list": params(st["list"], "0", "NULL", "21"),
+		// GET /tasks: the first page, no filter, 20 plus one.
+		"list": params(st["list"], strconv.FormatInt(store.FirstPage, 10), "21"),
 	}
 }
 
