@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL)}
+	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL), Log: log}
 	if err := ready.Check(ctx); err != nil {
 		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
 	}
@@ -166,8 +166,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	srv := &http.Server{
 		Handler: NewServer(Config{
 			Log: log, Tasks: tasks, Ready: ready.Check,
-			Draining: draining.Load,
-			Metrics:  metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
+			Draining: draining.Load, Denied: ready.Denied,
+			Metrics: metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
