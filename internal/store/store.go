@@ -77,10 +77,10 @@ func timeArg(t time.Time) any {
 	return t
 }
 
-// ErrNoConnection is returned, with the context's error, for a statement
-// that found every connection busy for its whole timeout: it was never
-// sent.
-var ErrNoConnection = errors.New("store: waiting for a database connection")
+// ErrNoConnection is returned, with the cause, for a statement that
+// never had a connection to run on: every connection stayed busy for its
+// whole timeout, or a new one could not be opened. It was never sent.
+var ErrNoConnection = errors.New("store: no database connection")
 
 // ErrNotFound is returned when no task has the given id.
 var ErrNotFound = errors.New("store: task not found")
