@@ -41,7 +41,9 @@ func Infinity() time.Time { return time.Date(1_000_000, time.January, 1, 0, 0, 0
 
 // NegativeInfinity is how a Task holds '-infinity': an instant far
 // before PostgreSQL's first (4713 BC).
-func NegativeInfinity() time.Time { return time.Date(-1_000_000, time.January, 1, 0, 0, 0, 0, time.UTC) }
+func NegativeInfinity() time.Time {
+	return time.Date(-1_000_000, time.January, 1, 0, 0, 0, 0, time.UTC)
+}
 
 // timestamp scans a timestamptz into *t, PostgreSQL's infinities (which
 // lib/pq hands over as text) as Infinity and NegativeInfinity.
