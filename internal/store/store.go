@@ -145,12 +145,16 @@ const (
 	// ListTasks reads a page, newest first: ids below $1 (FirstPage for
 	// the first page), at most $2 rows.
 	ListTasks = `SELECT ` + taskColumns + ` FROM "tasks" WHERE "id" < $1 ORDER BY "id" DESC LIMIT $2`
-	// ListDoneTasks is ListTasks of the tasks whose done is $1: ids below
-	// $2, at most $3 rows, through the index on (done, id). Each filter
-	// has a statement of its own, without OR: a prepared statement's
-	// generic plan cannot fold "$2 IS NULL OR done = $2" away and would
-	// walk the primary key past every row that does not match.
-	ListDoneTasks = `SELECT ` + taskColumns + ` FROM "tasks" WHERE "done" = $1 AND "id" < $2 ORDER BY "id" DESC LIMIT $3`
+	// ListDoneTasks and ListNotDoneTasks are ListTasks of the tasks done
+	// and not done, through the index on (done, id). Each filter value is
+	// a statement of its own, with the value written in: a prepared
+	// statement's generic plan is planned without its parameters, and for
+	// "done = $1" PostgreSQL takes half the rows to match and walks the
+	// primary key past every row that does not (0.47 s on 1M tasks none
+	// done); with the value in the text, the plan follows the table's
+	// statistics as a custom plan would.
+	ListDoneTasks    = `SELECT ` + taskColumns + ` FROM "tasks" WHERE "done" AND "id" < $1 ORDER BY "id" DESC LIMIT $2`
+	ListNotDoneTasks = `SELECT ` + taskColumns + ` FROM "tasks" WHERE NOT "done" AND "id" < $1 ORDER BY "id" DESC LIMIT $2`
 )
 
 // UpdateTask is the UPDATE … RETURNING that sets title (when title), then
@@ -405,9 +409,13 @@ func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
 	if before == 0 {
 		before = FirstPage
 	}
-	q, args := ListTasks, []any{before, p.Limit}
-	if p.Done != nil {
-		q, args = ListDoneTasks, []any{*p.Done, before, p.Limit}
+	q := ListTasks
+	switch {
+	case p.Done == nil:
+	case *p.Done:
+		q = ListDoneTasks
+	default:
+		q = ListNotDoneTasks
 	}
 	ts := make([]Task, 0, p.Limit)
 	err := s.db.Each(ctx, func(rows *sql.Rows) error {
@@ -417,7 +425,7 @@ func (s *Tasks) List(ctx context.Context, p ListParams) ([]Task, error) {
 		}
 		ts = append(ts, t)
 		return nil
-	}, q, args...)
+	}, q, before, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list: %w", err)
 	}
