@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -283,11 +284,18 @@ func decodeObject(w http.ResponseWriter, r *http.Request, allowed ...string) (ma
 	if err := checkContentType(r); err != nil {
 		return nil, nil, nil, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var tooBig *http.MaxBytesError
+	body, err := readBody(w, r, maxBody)
+	var (
+		tooBig  *http.MaxBytesError
+		timeout net.Error
+	)
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, nil, nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
+	case errors.As(err, &timeout) && timeout.Timeout():
+		// net/http closes the connection after this answer: the rest of
+		// the body may still be on its way.
+		return nil, nil, nil, newProblem(http.StatusRequestTimeout, "the body did not arrive in time").with("Connection", "close")
 	case err != nil:
 		return nil, nil, nil, newProblem(http.StatusBadRequest, "could not read the body")
 	case !utf8.Valid(body):

@@ -46,6 +46,7 @@ type options struct {
 	obsRounds     int
 	obsClients    int
 	dbConns       int
+	filteredRows  int
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
@@ -214,6 +215,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if o.filteredRows > 0 {
+		fmt.Fprintln(stderr, "bench: filtered lists")
+		if err := filteredListCost(ctx, stdout, m, api.proc, o); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -232,6 +239,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.triggerRounds, "trigger-rounds", 7, "rounds of the trigger comparison (0 skips it)")
 	fs.IntVar(&o.obsRounds, "observability-rounds", 3, "rounds of get with and without metrics and access log (0 skips them)")
 	fs.IntVar(&o.obsClients, "observability-clients", 16, "clients of the observability rounds")
+	fs.IntVar(&o.filteredRows, "filtered-rows", 1_000_000, "tasks in the table for the filtered-list comparison (0 skips it)")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write the API's CPU profiles of get and patch at 16 clients into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
