@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -43,6 +44,13 @@ var (
 		Name:       "tasks",
 		Columns:    TasksColumns,
 		PrimaryKey: []*schema.Column{TasksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "task_done_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[2], TasksColumns[0]},
+			},
+		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
@@ -52,4 +60,8 @@ var (
 )
 
 func init() {
+	TasksTable.Annotation = &entsql.Annotation{}
+	TasksTable.Annotation.Checks = map[string]string{
+		"tasks_timestamps_check": "\"created_at\" >= '0001-01-01 00:00:00+00' AND \"created_at\" < '10000-01-01 00:00:00+00' AND \"updated_at\" >= '0001-01-01 00:00:00+00' AND \"updated_at\" < '10000-01-01 00:00:00+00'",
+	}
 }

@@ -5,11 +5,16 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lib/pq"
+
+	"tasks/internal/store"
 )
 
 // TestClassify pins the one list of database errors: what is a 503, a
@@ -34,6 +39,8 @@ func TestClassify(t *testing.T) {
 		dbRejectedInput: {"22001", "22P02", "22021"},
 		dbConflict:      {"23505", "23503"},
 		dbBug:           {"42601", "42703", "0A000", "XX000", "XX001"},
+		dbPrivilege:     {"42501"},
+		dbExhausted:     {"2200H"},
 	} {
 		for _, code := range codes {
 			want[code] = class
@@ -54,5 +61,31 @@ func TestClassify(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("classify (-want +got):\n%s", diff)
+	}
+}
+
+// TestOutcomeUnknownOnlyAfterSending: a failed write's outcome is unknown
+// only when the statement may have reached the server and no answer came
+// back; a server error, a connection never had and a connection the pool
+// knew bad before use all mean nothing ran.
+func TestOutcomeUnknownOnlyAfterSending(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("store: create: %w", err) }
+	for name, tc := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"server error":         {wrap(&pq.Error{Code: "57014"}), false},
+		"no free connection":   {wrap(fmt.Errorf("%w: %w", store.ErrNoConnection, context.DeadlineExceeded)), false},
+		"connect failed":       {wrap(fmt.Errorf("%w: %w", store.ErrNoConnection, &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded})), false},
+		"bad before use":       {wrap(driver.ErrBadConn), false},
+		"dial refused":         {wrap(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), false},
+		"read timed out":       {wrap(&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}), true},
+		"connection reset":     {wrap(&net.OpError{Op: "read", Err: syscall.ECONNRESET}), true},
+		"closed mid-statement": {wrap(io.ErrUnexpectedEOF), true},
+		"context deadline":     {wrap(context.DeadlineExceeded), true},
+	} {
+		if got := outcomeUnknown(tc.err); got != tc.want {
+			t.Errorf("%s: outcomeUnknown %v, want %v", name, got, tc.want)
+		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,17 +44,61 @@ type taskJSON struct {
 // timeLayout is RFC 3339 with the database's microsecond precision.
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
-// etag is a task version's entity tag: its updated_at in microseconds,
-// which the trigger keeps strictly increasing per task.
+// etag is a task version's entity tag: its updated_at in microseconds
+// since 1970, which the trigger keeps strictly increasing per task.
+// Whatever a row holds has one: an updated_at before 1970 (a row written
+// by another tool) gives a negative count, PostgreSQL's infinities are
+// "infinity" and "-infinity", and the years past 294247, where the count
+// outgrows 64 bits, are written digit by digit all the same.
 func etag(updated time.Time) string {
-	var b [24]byte
+	var b [32]byte
 	return string(appendETag(b[:0], updated))
 }
 
 func appendETag(b []byte, updated time.Time) []byte {
 	b = append(b, '"')
-	b = strconv.AppendInt(b, updated.UnixMicro(), 10)
+	switch sec := updated.Unix(); {
+	case updated.Equal(store.Infinity()):
+		b = append(b, "infinity"...)
+	case updated.Equal(store.NegativeInfinity()):
+		b = append(b, "-infinity"...)
+	case sec >= math.MaxInt64/1_000_000:
+		b = strconv.AppendInt(b, sec, 10)
+		b = appendDigits(b, updated.Nanosecond()/1000, 6)
+	default:
+		b = strconv.AppendInt(b, updated.UnixMicro(), 10)
+	}
 	return append(b, '"')
+}
+
+// parseETag returns the updated_at of an entity tag's opaque part (without
+// quotes) if appendETag writes it so, byte for byte.
+func parseETag(tag string) (time.Time, bool) {
+	var t time.Time
+	switch tag {
+	case "infinity":
+		return store.Infinity(), true
+	case "-infinity":
+		return store.NegativeInfinity(), true
+	case "", "-":
+		return t, false
+	}
+	n, err := strconv.ParseInt(tag, 10, 64)
+	switch {
+	case err == nil:
+		t = time.UnixMicro(n)
+	case errors.Is(err, strconv.ErrRange) && tag[0] != '-' && len(tag) > 6:
+		sec, err1 := strconv.ParseInt(tag[:len(tag)-6], 10, 64)
+		us, err2 := strconv.ParseInt(tag[len(tag)-6:], 10, 64)
+		if err1 != nil || err2 != nil || us < 0 {
+			return t, false
+		}
+		t = time.Unix(sec, us*1000)
+	default:
+		return t, false
+	}
+	var b [32]byte
+	return t, string(appendETag(b[:0], t)) == `"`+tag+`"`
 }
 
 // encode writes v as JSON with the given status. The body is rendered to
@@ -148,10 +194,21 @@ func appendTask(b []byte, t store.Task) []byte {
 // the layout: every task carries two timestamps, and AppendFormat was the
 // largest cost of encoding one. Years AppendFormat writes differently
 // (outside 0–9999) go through it.
+//
+// A row written by another tool before tasks_timestamps_check may hold
+// what RFC 3339 cannot write: PostgreSQL's infinities are "infinity" and
+// "-infinity", and a year outside 0–9999 is written as AppendFormat
+// writes it, with its sign and every digit (ISO 8601's expanded years).
 func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
+		switch {
+		case t.Equal(store.Infinity()):
+			return append(b, "infinity"...)
+		case t.Equal(store.NegativeInfinity()):
+			return append(b, "-infinity"...)
+		}
 		return t.AppendFormat(b, timeLayout)
 	}
 	hour, minute, second := t.Clock()
@@ -227,11 +284,18 @@ func decodeObject(w http.ResponseWriter, r *http.Request, allowed ...string) (ma
 	if err := checkContentType(r); err != nil {
 		return nil, nil, nil, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var tooBig *http.MaxBytesError
+	body, err := readBody(w, r, maxBody)
+	var (
+		tooBig  *http.MaxBytesError
+		timeout net.Error
+	)
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, nil, nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
+	case errors.As(err, &timeout) && timeout.Timeout():
+		// net/http closes the connection after this answer: the rest of
+		// the body may still be on its way.
+		return nil, nil, nil, newProblem(http.StatusRequestTimeout, "the body did not arrive in time").with("Connection", "close")
 	case err != nil:
 		return nil, nil, nil, newProblem(http.StatusBadRequest, "could not read the body")
 	case !utf8.Valid(body):

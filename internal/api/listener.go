@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -40,17 +41,102 @@ func listen(getenv func(string) string, addr string) (net.Listener, error) {
 // new one is answered 503 at once and closed, so a full server refuses
 // quickly instead of queueing connections, and the clients it is serving
 // keep being served.
+//
+// A connection whose client has sent a request's headers but is still
+// sending its body is no better: it holds its place doing nothing, and a
+// flood of clients dribbling their bodies a byte at a time would lock
+// everyone else out. So at the cap, the connection that has waited
+// longest for its body, once past bodyGrace, goes first, then the one
+// idle longest; and no body may take longer than bodyTimeout (readBody).
 type connLimit struct {
 	net.Listener
 	max int
+	// bodyTimeout bounds the time a request's body may take to arrive;
+	// zero: no bound of its own.
+	bodyTimeout time.Duration
 
-	mu   sync.Mutex
-	open int
-	idle map[*limitedConn]time.Time // idle connections, since when
+	mu     sync.Mutex
+	open   int
+	idle   map[*limitedConn]time.Time // idle connections, since when
+	bodies map[*limitedConn]time.Time // connections waiting for a body, since when
 }
 
-func newConnLimit(l net.Listener, max int) *connLimit {
-	return &connLimit{Listener: l, max: max, idle: map[*limitedConn]time.Time{}}
+// bodyGrace is how long a body may take before, at the cap, its
+// connection may be closed for a new one: a client that sends its
+// request in one go has its body in well under that.
+const bodyGrace = 200 * time.Millisecond
+
+func newConnLimit(l net.Listener, max int, bodyTimeout time.Duration) *connLimit {
+	return &connLimit{Listener: l, max: max, bodyTimeout: bodyTimeout,
+		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{}}
+}
+
+// connKey is the context key of a request's *limitedConn (connContext).
+type connKey struct{}
+
+// connContext is the http.Server's ConnContext hook: it lets a handler
+// find its connection, to say when it waits for a body.
+func (l *connLimit) connContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		return context.WithValue(ctx, connKey{}, lc)
+	}
+	return ctx
+}
+
+// readingBody marks c as waiting for a request body (on) or done with
+// it.
+func (l *connLimit) readingBody(c *limitedConn, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if on && !c.closed {
+		l.bodies[c] = time.Now()
+	} else {
+		delete(l.bodies, c)
+	}
+}
+
+// slowestBody removes from the set and returns the connection that has
+// waited longest for its body, if that is longer than bodyGrace. The
+// caller holds l.mu.
+func (l *connLimit) slowestBody() *limitedConn {
+	var (
+		slowest *limitedConn
+		since   time.Time
+	)
+	for c, t := range l.bodies {
+		if slowest == nil || t.Before(since) {
+			slowest, since = c, t
+		}
+	}
+	if slowest == nil || time.Since(since) < bodyGrace {
+		return nil
+	}
+	delete(l.bodies, slowest)
+	return slowest
+}
+
+// readBody reads r's body, at most limit bytes, marking its connection as
+// waiting for a body meanwhile and giving the body its connection's
+// bodyTimeout to arrive. Once the body is in, the deadline is lifted:
+// net/http's background read, which watches for the client hanging up
+// while the handler runs, would take it for a failure. After a timeout it
+// stays, so that net/http, which reads what is left of a body after the
+// handler, does not wait for the rest of this one.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	lc, _ := r.Context().Value(connKey{}).(*limitedConn)
+	if lc == nil {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
+	l := lc.limit
+	l.readingBody(lc, true)
+	defer l.readingBody(lc, false)
+	rc := http.NewResponseController(w)
+	bounded := l.bodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(l.bodyTimeout)) == nil
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if bounded && err == nil {
+		rc.SetReadDeadline(time.Time{})
+	}
+	return body, err
 }
 
 // refusalBody is the problem a connection past the cap is answered with.
@@ -81,7 +167,10 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return lc, nil
 		}
-		victim := l.oldestIdle()
+		victim := l.slowestBody()
+		if victim == nil {
+			victim = l.oldestIdle()
+		}
 		if victim != nil {
 			l.open++ // the victim's Close gives its place back
 		}
@@ -145,6 +234,7 @@ func (c *limitedConn) Close() error {
 		c.closed = true
 		l.open--
 		delete(l.idle, c)
+		delete(l.bodies, c)
 	}
 	l.mu.Unlock()
 	return c.Conn.Close()

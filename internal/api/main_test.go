@@ -40,6 +40,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with the store built with opts.
+func newEnvWith(t *testing.T, opts ...store.Option) *env {
+	t.Helper()
 	u, err := neturl.Parse(cluster.Migrated(t))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	ready := &api.Readiness{DB: db, Head: head}
 	// Metrics on, as api.Run has them, so that every API test also runs
 	// through the instrumentation.
-	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Ready: ready.Check,
+	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db, opts...), Ready: ready.Check,
 		Metrics: api.NewMetrics(db), PublicMetrics: true}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, url: url, srv: srv, log: log, wire: wire}

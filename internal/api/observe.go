@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -208,11 +209,50 @@ func methodLabel(m string) string {
 type patternMux struct {
 	*http.ServeMux
 	patterns map[string]bool
+	log      *slog.Logger
 }
 
 func (m *patternMux) Handle(pattern string, h http.Handler) {
 	m.patterns[pattern] = true
 	m.ServeMux.Handle(pattern, h)
+}
+
+// ServeHTTP routes r. What the standard mux answers itself, outside every
+// pattern, gets a problem+json body like every other answer: the 307 to
+// a path's clean form (//tasks, /tasks/./1), which keeps its Location,
+// and the plain-text 404 to a CONNECT, which this server, being no
+// proxy, refuses with 405.
+func (m *patternMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		writeProblem(m.log, w, r, newProblem(http.StatusMethodNotAllowed, "CONNECT: this server is not a proxy"))
+		return
+	}
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		// What the mux would redirect with a text/html body.
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		loc := u.RequestURI()
+		p := newProblem(http.StatusTemporaryRedirect, "the path is not in its clean form; use "+loc)
+		writeProblem(m.log, w, r, p.with("Location", loc))
+		return
+	}
+	m.ServeMux.ServeHTTP(w, r)
+}
+
+// cleanPath is p as the standard mux wants it: rooted, without empty,
+// "." or ".." segments, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // requestIDHandler adds the request's id to every log record written

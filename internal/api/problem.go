@@ -50,6 +50,24 @@ type fieldError struct {
 
 func (p *problem) Error() string { return p.Title + ": " + p.Detail }
 
+// Problem types beyond the status code's own meaning (RFC 9457 §3.1.1),
+// as URI references relative to the service. openapi.yaml and the README
+// document each.
+const (
+	// typeOutcomeUnknown: a write was sent to the database and the
+	// connection then failed or timed out, so it may or may not have
+	// been applied. A create with an Idempotency-Key is the safe retry.
+	typeOutcomeUnknown = "/problems/outcome-unknown"
+	// typeInsufficientPrivilege: the service's database role lacks a
+	// grant it needs; an operator's fix, not the client's.
+	typeInsufficientPrivilege = "/problems/insufficient-privilege"
+	// typeIDsExhausted: the task id sequence has reached its maximum.
+	typeIDsExhausted = "/problems/ids-exhausted"
+	// typeTimestampLimit: a task's updated_at cannot move past the last
+	// instant tasks_timestamps_check allows.
+	typeTimestampLimit = "/problems/timestamp-limit"
+)
+
 func newProblem(status int, detail string) *problem {
 	return &problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail}
 }
@@ -125,7 +143,33 @@ func errorResponse(log *slog.Logger, r *http.Request, err error) *problem {
 		log.DebugContext(r.Context(), "client gone", "method", r.Method, "path", r.URL.Path)
 		return newProblem(statusClientClosed, "client closed the request")
 	}
-	switch classify(err) {
+	class := classify(err)
+	if class == dbUnavailable && writes(r.Method) && outcomeUnknown(err) {
+		log.WarnContext(r.Context(), "outcome unknown: the write was sent and the connection failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p := newProblem(http.StatusServiceUnavailable, "the database connection failed after the write was sent: it may or may not have been applied. "+
+			"Retry a create with the same Idempotency-Key, or read the task before writing again").with("Retry-After", "1")
+		p.Type, p.Title = typeOutcomeUnknown, "Outcome unknown"
+		return p
+	}
+	switch class {
+	case dbPrivilege:
+		// Config.Denied logs the missing privileges once; a line per
+		// request would bury it.
+		log.DebugContext(r.Context(), "insufficient privilege", "method", r.Method, "path", r.URL.Path, "err", err)
+		p := newProblem(http.StatusServiceUnavailable, "insufficient_privilege: the service's database role lacks a privilege it needs; an operator must grant it").
+			with("Retry-After", "5")
+		p.Type, p.Title = typeInsufficientPrivilege, "Insufficient privilege"
+		return p
+	case dbExhausted:
+		log.ErrorContext(r.Context(), "the task id sequence is exhausted; no task can be created until an operator acts", "method", r.Method, "path", r.URL.Path, "err", err)
+		p := newProblem(http.StatusServiceUnavailable, "the service has run out of task ids; no task can be created until an operator acts")
+		p.Type, p.Title = typeIDsExhausted, "Task ids exhausted"
+		return p
+	case dbTimestampLimit:
+		log.WarnContext(r.Context(), "updated_at at its limit", "method", r.Method, "path", r.URL.Path, "err", err)
+		p := newProblem(http.StatusConflict, "the task's updated_at is at the last instant a task may hold (year 9999) and cannot move on: the task can no longer change")
+		p.Type, p.Title = typeTimestampLimit, "Timestamp limit"
+		return p
 	case dbUnavailable:
 		log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		return newProblem(http.StatusServiceUnavailable, "the database is unavailable or busy; retry later").with("Retry-After", "1")
@@ -144,11 +188,51 @@ func errorResponse(log *slog.Logger, r *http.Request, err error) *problem {
 type dbClass int
 
 const (
-	dbBug           dbClass = iota // our statement is wrong: 500
-	dbUnavailable                  // the database cannot serve now: 503, retry
-	dbRejectedInput                // a value of the request: 422
-	dbConflict                     // a constraint between rows: 409
+	dbBug            dbClass = iota // our statement is wrong: 500
+	dbUnavailable                   // the database cannot serve now: 503, retry
+	dbRejectedInput                 // a value of the request: 422
+	dbConflict                      // a constraint between rows: 409
+	dbPrivilege                     // the role lacks a grant (42501): 503, an operator's fix
+	dbExhausted                     // the id sequence is at its maximum (2200H): 503, an operator's fix
+	dbTimestampLimit                // updated_at cannot pass tasks_timestamps_check's bound: 409
 )
+
+// writes reports whether a request of this method changes tasks.
+func writes(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// outcomeUnknown reports whether err, from a statement that failed
+// without an answer from the server, may have come after the statement
+// reached it. Known not sent: no connection was free in time, the pool
+// said the connection was bad before using it (driver.ErrBadConn), or a
+// new connection could not be dialled. An error the server sent means
+// the statement failed and its transaction rolled back.
+func outcomeUnknown(err error) bool {
+	var (
+		pqErr *pq.Error
+		opErr *net.OpError
+	)
+	switch {
+	case errors.As(err, &pqErr),
+		errors.Is(err, store.ErrNoConnection),
+		errors.Is(err, driver.ErrBadConn),
+		errors.As(err, &opErr) && opErr.Op == "dial":
+		return false
+	}
+	return true
+}
+
+// IsInsufficientPrivilege reports whether err is PostgreSQL's 42501: the
+// role lacks a grant.
+func IsInsufficientPrivilege(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "42501"
+}
 
 // classify sorts an error from the database or its driver. The one list
 // of SQLSTATEs (PostgreSQL appendix A) that mean "not now" rather than
@@ -161,6 +245,14 @@ func classify(err error) dbClass {
 	)
 	if errors.As(err, &pqErr) && pqErr.Code != "" {
 		code := string(pqErr.Code)
+		switch {
+		case code == "42501": // insufficient_privilege
+			return dbPrivilege
+		case code == "2200H": // sequence_generator_limit_exceeded: not a value the client sent
+			return dbExhausted
+		case code == "23514" && pqErr.Constraint == "tasks_timestamps_check":
+			return dbTimestampLimit
+		}
 		switch pqErr.Code.Class() {
 		case "08", // connection exception
 			"28", // invalid authorization: the role cannot log in

@@ -35,6 +35,9 @@ const (
 	// DefaultMaxHeaderBytes bounds a request's header section; a task
 	// request needs a few hundred bytes.
 	DefaultMaxHeaderBytes = 32 << 10
+	// DefaultBodyTimeout bounds the arrival of a request body, at most
+	// 64 KiB: 2 s is 32 KiB/s even for the largest.
+	DefaultBodyTimeout = 2 * time.Second
 	// DefaultShutdownDelay is the lame-duck period after SIGTERM.
 	DefaultShutdownDelay = 5 * time.Second
 )
@@ -79,13 +82,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		httpConns   = fs.Int("http-max-conns", 0, "most open client connections; 0: 4096 or what the file descriptor limit allows ($HTTP_MAX_CONNS)")
 		headerBytes = fs.Int("max-header-bytes", DefaultMaxHeaderBytes, "largest request header section, in bytes ($MAX_HEADER_BYTES)")
 		reqTimeout  = fs.Duration("request-timeout", 5*time.Second, "time limit of a request's database work ($REQUEST_TIMEOUT)")
+		bodyTimeout = fs.Duration("body-timeout", DefaultBodyTimeout, "time limit for a request's body to arrive after its headers ($BODY_TIMEOUT)")
 		delay       = fs.Duration("shutdown-delay", DefaultShutdownDelay, "lame-duck period after SIGTERM: not ready, Connection: close ($SHUTDOWN_DELAY)")
 		retention   = fs.Duration("idempotency-retention", store.DefaultKeyRetention, "how long an Idempotency-Key is remembered ($IDEMPOTENCY_RETENTION)")
 	)
 	// Environment first, so flags given on the command line win.
 	for name, key := range map[string]string{
 		"http-max-conns": "HTTP_MAX_CONNS", "max-header-bytes": "MAX_HEADER_BYTES", "request-timeout": "REQUEST_TIMEOUT",
-		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION",
+		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION", "body-timeout": "BODY_TIMEOUT",
 	} {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			if err := fs.Set(name, v); err != nil {
@@ -120,8 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("api: METRICS_ADDR is set but METRICS is off")
 	}
 	switch {
-	case *httpConns < 0, *headerBytes <= 0, *reqTimeout <= 0, *delay < 0, *retention <= 0:
-		return errors.New("api: -http-max-conns, -shutdown-delay must be ≥ 0; -max-header-bytes, -request-timeout, -idempotency-retention > 0")
+	case *httpConns < 0, *headerBytes <= 0, *reqTimeout <= 0, *delay < 0, *retention <= 0, *bodyTimeout <= 0:
+		return errors.New("api: -http-max-conns, -shutdown-delay must be ≥ 0; -max-header-bytes, -request-timeout, -idempotency-retention, -body-timeout > 0")
 	}
 	out := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
 	defer out.Close()
@@ -147,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL)}
+	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL), Log: log}
 	if err := ready.Check(ctx); err != nil {
 		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
 	}
@@ -162,12 +166,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	limited := newConnLimit(ln, *httpConns)
+	limited := newConnLimit(ln, *httpConns, *bodyTimeout)
 	srv := &http.Server{
 		Handler: NewServer(Config{
 			Log: log, Tasks: tasks, Ready: ready.Check,
-			Draining: draining.Load,
-			Metrics:  metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
+			Draining: draining.Load, Denied: ready.Denied,
+			Metrics: metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -175,6 +179,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    *headerBytes,
 		ConnState:         limited.track,
+		ConnContext:       limited.connContext,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if *pprofAddr != "" {

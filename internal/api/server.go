@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,10 @@ type Config struct {
 	// that load balancers and keep-alive clients move away before the
 	// listener closes. Nil means never.
 	Draining func() bool
+	// Denied, when set, is told of every request that failed for lack
+	// of a database privilege (42501), so that readiness checks the
+	// role's grants again (see Readiness.Denied).
+	Denied func(ctx context.Context, err error)
 	// Metrics, when set, count and time every request.
 	Metrics *Metrics
 	// PublicMetrics serves GET /metrics on this handler; leave it false
@@ -64,7 +69,7 @@ func NewServer(c Config) http.Handler {
 	if c.Draining == nil {
 		c.Draining = func() bool { return false }
 	}
-	mux := &patternMux{ServeMux: http.NewServeMux(), patterns: map[string]bool{}}
+	mux := &patternMux{ServeMux: http.NewServeMux(), patterns: map[string]bool{}, log: c.Log}
 	addRoutes(mux, c)
 	h := recoverPanics(c.Log, mux)
 	return &observer{
@@ -85,6 +90,9 @@ func NewServer(c Config) http.Handler {
 func serve(c Config, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
+			if c.Denied != nil && IsInsufficientPrivilege(err) {
+				c.Denied(r.Context(), err)
+			}
 			writeProblem(c.Log, w, r, errorResponse(c.Log, r, err))
 		}
 	})
@@ -159,6 +167,8 @@ const (
 	ReasonSchemaNotMigrated   = "schema_not_migrated"  // no revision table
 	ReasonSchemaBehind        = "schema_behind"        // the latest embedded migration is not applied
 	ReasonShuttingDown        = "shutting_down"        // draining before shutdown
+	// The role lacks a privilege the API needs (see Privileges).
+	ReasonInsufficientPrivilege = "insufficient_privilege"
 )
 
 // NotReady is why the service cannot serve: a reason code for clients and
@@ -176,15 +186,21 @@ func (e *NotReady) Unwrap() error { return e.Err }
 // dbNotReady is a NotReady for a failed database call.
 func dbNotReady(err error) *NotReady {
 	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42501" {
+		return &NotReady{Reason: ReasonInsufficientPrivilege, Err: err}
+	}
 	if errors.As(err, &pqErr) && pqErr.Code != "" {
 		return &NotReady{Reason: ReasonDatabaseRefused, Err: err}
 	}
 	return &NotReady{Reason: ReasonDatabaseUnreachable, Err: err}
 }
 
-// Readiness checks that the database answers and that its Atlas revision
-// table records head, the last embedded migration, as fully applied. Once
-// seen at head the schema check is not repeated.
+// Readiness checks that the database answers, that its Atlas revision
+// table records head, the last embedded migration, as fully applied, and
+// that the role holds every privilege the API uses (Privileges). Once
+// seen at head the schema check is not repeated; once the grants are
+// seen complete, they are checked again only after a request failed for
+// lack of one (Denied).
 type Readiness struct {
 	DB   *sql.DB
 	Head string
@@ -192,7 +208,64 @@ type Readiness struct {
 	// so the revision table is looked for where migrate apply puts it.
 	Schema string
 
+	// Log, when set, gets the one line Denied writes per loss of a grant.
+	Log *slog.Logger
+
 	atHead atomic.Bool
+	// granted: the last privilege check found nothing missing and no
+	// request has been denied since.
+	granted atomic.Bool
+}
+
+// Privileges is what the API does in the database, as privileges:
+// every statement of the store on tasks and idempotency_keys, and nextval
+// on the tasks id sequence for creates with an Idempotency-Key (USAGE or
+// UPDATE). The query lists the missing ones, in GRANT's words; it reads
+// only the catalog.
+const Privileges = `SELECT coalesce(array_agg(p.need ORDER BY p.n) FILTER (WHERE NOT p.held), '{}')
+FROM (VALUES
+	(1, 'SELECT on table tasks', has_table_privilege('tasks', 'SELECT')),
+	(2, 'INSERT on table tasks', has_table_privilege('tasks', 'INSERT')),
+	(3, 'UPDATE on table tasks', has_table_privilege('tasks', 'UPDATE')),
+	(4, 'DELETE on table tasks', has_table_privilege('tasks', 'DELETE')),
+	(5, 'SELECT on table idempotency_keys', has_table_privilege('idempotency_keys', 'SELECT')),
+	(6, 'INSERT on table idempotency_keys', has_table_privilege('idempotency_keys', 'INSERT')),
+	(7, 'UPDATE on table idempotency_keys', has_table_privilege('idempotency_keys', 'UPDATE')),
+	(8, 'DELETE on table idempotency_keys', has_table_privilege('idempotency_keys', 'DELETE')),
+	(9, 'USAGE on sequence ' || pg_get_serial_sequence('tasks', 'id'),
+		has_sequence_privilege(pg_get_serial_sequence('tasks', 'id'), 'USAGE, UPDATE'))
+) AS p (n, need, held)`
+
+// missing returns the privileges the role lacks, from Privileges.
+func (rd *Readiness) missing(ctx context.Context) ([]string, error) {
+	var need pq.StringArray
+	if err := rd.DB.QueryRowContext(ctx, Privileges).Scan(&need); err != nil {
+		return nil, fmt.Errorf("check privileges: %w", err)
+	}
+	return need, nil
+}
+
+// Denied is Config.Denied: a request failed for lack of a privilege, so
+// the role's grants changed since they were checked. Readiness reports
+// not ready until they are complete again, and the first denial logs one
+// line naming what is missing; later ones, until the grants are back,
+// log nothing more.
+func (rd *Readiness) Denied(ctx context.Context, err error) {
+	if !rd.granted.CompareAndSwap(true, false) || rd.Log == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	need, cerr := rd.missing(ctx)
+	switch {
+	case cerr != nil:
+		rd.Log.Error("the database role lacks a privilege; not ready until it is granted", "err", err, "check", cerr)
+	case len(need) == 0:
+		rd.Log.Error("the database role lacks a privilege the check does not cover; not ready until a check passes", "err", err)
+	default:
+		rd.Log.Error("the database role lacks privileges the API needs; not ready until they are granted",
+			"missing", strings.Join(need, ", "), "err", err)
+	}
 }
 
 // Check implements Config.Ready. Its errors are *NotReady.
@@ -203,7 +276,7 @@ func (rd *Readiness) Check(ctx context.Context) error {
 		return dbNotReady(err)
 	}
 	if rd.atHead.Load() || rd.Head == "" {
-		return nil
+		return rd.checkGrants(ctx)
 	}
 	// The table is where `migrate apply` with the same URL put it, found
 	// the way the migration engine finds it.
@@ -231,5 +304,23 @@ func (rd *Readiness) Check(ctx context.Context) error {
 		return &NotReady{Reason: ReasonSchemaBehind, Err: fmt.Errorf("schema not at version %s (run migrate apply)", rd.Head)}
 	}
 	rd.atHead.Store(true)
+	return rd.checkGrants(ctx)
+}
+
+// checkGrants runs Privileges unless the grants were seen complete and
+// no request was denied since.
+func (rd *Readiness) checkGrants(ctx context.Context) error {
+	if rd.granted.Load() {
+		return nil
+	}
+	need, err := rd.missing(ctx)
+	if err != nil {
+		return dbNotReady(err)
+	}
+	if len(need) > 0 {
+		return &NotReady{Reason: ReasonInsufficientPrivilege,
+			Err: fmt.Errorf("the role lacks %s (GRANT them, see the README)", strings.Join(need, ", "))}
+	}
+	rd.granted.Store(true)
 	return nil
 }

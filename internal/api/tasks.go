@@ -110,11 +110,19 @@ func handleGet(tasks taskStore) handler {
 		if err != nil {
 			return err
 		}
+		v, err := ifMatch(r.Header.Values("If-Match"))
+		if err != nil {
+			return err
+		}
 		t, err := tasks.Get(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" {
+		// RFC 9110 §13.2.2: If-Match first, then If-None-Match.
+		if v.Conditional() && !store.Matches(t, v) {
+			return preconditionFailed(t, "the task is not at a version If-Match names")
+		}
+		if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
 			if tag := etag(t.UpdatedAt); noneMatch(inm, tag) {
 				w.Header().Set("ETag", tag)
 				w.WriteHeader(http.StatusNotModified)
@@ -165,6 +173,9 @@ func handleUpdate(tasks taskStore, decode func(http.ResponseWriter, *http.Reques
 		}
 		c, err := decode(w, r)
 		if err != nil {
+			return err
+		}
+		if err := ifNoneMatch(r, tasks, id, v); err != nil {
 			return err
 		}
 		t, err := tasks.Update(r.Context(), id, c, v)
@@ -228,6 +239,9 @@ func handleDelete(tasks taskStore) handler {
 		if err != nil {
 			return err
 		}
+		if err := ifNoneMatch(r, tasks, id, v); err != nil {
+			return err
+		}
 		if err := tasks.Delete(r.Context(), id, v); err != nil {
 			return preconditionOr(v, err)
 		}
@@ -266,6 +280,37 @@ func preconditionOr(v store.Version, err error) error {
 		return newProblem(http.StatusPreconditionFailed, "If-Match: * but there is no task with this id")
 	}
 	return err
+}
+
+// ifNoneMatch evaluates a write's If-None-Match against the task as it
+// is, in RFC 9110 §13.2.2's order: If-Match first (v, which the write
+// itself checks again, atomically), then If-None-Match, whose "*" or
+// matching tag (weak comparison) makes the write fail with 412; PUT does
+// not create tasks, so "If-None-Match: *" never lets one through. Without
+// the header it costs nothing. The check and the write are two
+// statements, which is safe: updated_at only moves forward, so a tag
+// that did not match cannot start to.
+func ifNoneMatch(r *http.Request, tasks taskStore, id int64, v store.Version) error {
+	inm := r.Header.Values("If-None-Match")
+	if len(inm) == 0 {
+		return nil
+	}
+	t, err := tasks.Get(r.Context(), id)
+	if err != nil {
+		return preconditionOr(v, err)
+	}
+	if v.Conditional() && !store.Matches(t, v) {
+		return preconditionFailed(t, "the task has changed since the version given in If-Match")
+	}
+	if noneMatch(inm, etag(t.UpdatedAt)) {
+		return preconditionFailed(t, "If-None-Match: the task exists at a version it names")
+	}
+	return nil
+}
+
+// preconditionFailed is a 412 with the task's current ETag.
+func preconditionFailed(t store.Task, detail string) *problem {
+	return newProblem(http.StatusPreconditionFailed, detail).with("ETag", etag(t.UpdatedAt))
 }
 
 // taskID parses the {id} path segment; anything but a positive 64-bit
@@ -319,13 +364,13 @@ func ifMatch(values []string) (store.Version, error) {
 			case strings.HasPrefix(tag, `W/"`) && strings.HasSuffix(tag, `"`) && len(tag) > 3:
 				sawWeak = true
 			case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"':
-				us, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64)
-				if err != nil {
+				u, ok := parseETag(tag[1 : len(tag)-1])
+				if !ok {
 					// A well-formed tag this API never issued matches nothing.
 					sawWeak = true
 					continue
 				}
-				v.UpdatedAt = append(v.UpdatedAt, time.UnixMicro(us))
+				v.UpdatedAt = append(v.UpdatedAt, u)
 			default:
 				return v, bad
 			}
@@ -341,12 +386,15 @@ func ifMatch(values []string) (store.Version, error) {
 	return v, nil
 }
 
-// noneMatch evaluates If-None-Match for a GET (weak comparison).
-func noneMatch(header, current string) bool {
-	for _, tag := range strings.Split(header, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if tag == "*" || tag == current {
-			return true
+// noneMatch reports whether If-None-Match, given as one or more header
+// lines, names current or "*" (weak comparison).
+func noneMatch(lines []string, current string) bool {
+	for _, line := range lines {
+		for tag := range strings.SplitSeq(line, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == "*" || tag == current {
+				return true
+			}
 		}
 	}
 	return false
@@ -371,8 +419,10 @@ func listParams(rawQuery string) (store.ListParams, error) {
 		v := vs[0]
 		switch name {
 		case "limit":
+			// Only the canonical form, as for ids: "01" and "+5" are no
+			// page sizes this API writes.
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxLimit {
+			if err != nil || n < 1 || n > maxLimit || strconv.Itoa(n) != v {
 				bad(name, fmt.Sprintf("must be a whole number from 1 to %d", maxLimit))
 			}
 			p.Limit = n

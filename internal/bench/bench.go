@@ -48,6 +48,7 @@ type options struct {
 	obsRounds     int
 	obsClients    int
 	dbConns       int
+	filteredRows  int
 }
 
 // Run is the bench command. `bench reference …` is the reference server,
@@ -220,6 +221,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if o.filteredRows > 0 {
+		fmt.Fprintln(stderr, "bench: filtered lists")
+		if err := filteredListCost(ctx, stdout, m, api.proc, o); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -238,6 +245,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.triggerRounds, "trigger-rounds", 7, "rounds of the trigger comparison (0 skips it)")
 	fs.IntVar(&o.obsRounds, "observability-rounds", 3, "rounds of get with and without metrics and access log (0 skips them)")
 	fs.IntVar(&o.obsClients, "observability-clients", 16, "clients of the observability rounds")
+	fs.IntVar(&o.filteredRows, "filtered-rows", 1_000_000, "tasks in the table for the filtered-list comparison (0 skips it)")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write the API's CPU profiles of get and patch at 16 clients into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -326,8 +334,8 @@ func pgbenchScripts() map[string]string {
 		"create": params(st["create"], ":title", ":done"),
 		"get":    "\\set id random(1, :rows)\n" + params(st["get"], ":id"),
 		"patch":  "\\set id random(1, :rows)\n\\set d random(0, 1)\n" + params(st["patch"], "(:d = 1)", ":id"),
-		// GET /tasks: no cursor, no filter, a page of 20 plus one.
-		"list": params(st["list"], "0", "NULL", "21"),
+		// GET /tasks: the first page, no filter, 20 plus one.
+		"list": params(st["list"], strconv.FormatInt(store.FirstPage, 10), "21"),
 	}
 }
 

@@ -240,6 +240,10 @@ func appendRequest(b []byte, host, op string, rng *rand.Rand) []byte {
 		}
 	case "list":
 		b = append(b, "GET /tasks"...)
+	case "list-done":
+		b = append(b, "GET /tasks?done=true"...)
+	case "list-not-done":
+		b = append(b, "GET /tasks?done=false"...)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"tasks/internal/store"
 )
 
 // The reference server is the least an HTTP front for the store's
@@ -61,7 +63,7 @@ func serveReference(ctx context.Context, args []string, stderr io.Writer) error 
 		refReply(w, 200, t, err)
 	})
 	mux.HandleFunc("GET /tasks", func(w http.ResponseWriter, r *http.Request) {
-		rows, err := prep["list"].QueryContext(r.Context(), 0, nil, 21)
+		rows, err := prep["list"].QueryContext(r.Context(), int64(store.FirstPage), 21)
 		if err != nil {
 			refReply(w, 0, nil, err)
 			return

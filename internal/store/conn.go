@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,8 @@ func (g guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	c, err := g.Connector.Connect(ctx)
 	if err != nil {
-		return nil, err
+		// No statement was sent on a connection that never opened.
+		return nil, fmt.Errorf("%w: %w", ErrNoConnection, err)
 	}
 	return &guardedConn{conn: c, socket: socket}, nil
 }

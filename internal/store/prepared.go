@@ -68,7 +68,7 @@ func (p *prepared) admit(ctx context.Context) (context.Context, context.CancelFu
 		return ctx, cancel, nil
 	case <-ctx.Done():
 		cancel()
-		return nil, nil, fmt.Errorf("waiting for a database connection: %w", ctx.Err())
+		return nil, nil, fmt.Errorf("%w: %w", ErrNoConnection, ctx.Err())
 	}
 }
 
