@@ -95,7 +95,8 @@ func runPool(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if _, err := pgbouncer.Binary(); err != nil {
-		return fmt.Errorf("bench: pool: %w", err)
+		// make bench runs this after the main bench, whose figures stand.
+		return fmt.Errorf("bench: pool: %w (or run bin/bench without pool for the rest of make bench)", err)
 	}
 	fmt.Fprintln(stderr, "bench pool: starting a throwaway PostgreSQL and PgBouncer")
 	srv, dbURL, err := devdb.Start(ctx, io.Discard, pgtemp.WithSetting("max_connections", "300"))
