@@ -166,11 +166,16 @@ func send(t *testing.T, method, url, body string, header ...string) call {
 //   - an ETag read from one instance is honoured by another;
 //   - nothing fails: no 5xx, whichever server connection a statement
 //     lands on.
+//
+// Then keyed creates race, and the documented 503s are checked through
+// the pooler: a lock wait, a missing or unmigrated database, the pooler
+// itself gone (each subtest says what it proves).
 func TestFleetBehindTransactionPooler(t *testing.T) {
 	f := startFleet(t, 3)
 	t.Run("conditional writes race", func(t *testing.T) { raceConditionalWrites(t, f) })
 	t.Run("idempotent creates race", func(t *testing.T) { raceIdempotentCreates(t, f) })
 	t.Run("a lock wait is a 503 and the write never lands", func(t *testing.T) { lockTimeout(t, f) })
+	t.Run("readiness says why through the pooler too", func(t *testing.T) { readinessThroughPooler(t, f) })
 	// Last: it stops the pooler.
 	t.Run("the pooler gone is a 503, and back is served", func(t *testing.T) { poolerOutage(t, f) })
 }
@@ -555,4 +560,35 @@ func (s *fleetLog) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// readinessThroughPooler points an instance at a database the server
+// does not have, and another at one that is not migrated, both through
+// the fleet's PgBouncer (which passes any database name through): each
+// reports the reason it reports on a direct connection, and answers
+// requests with 503 and Retry-After.
+func readinessThroughPooler(t *testing.T, f *fleet) {
+	empty, err := f.pooler.Through(cluster.Empty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	for _, tc := range []struct{ url, reason string }{
+		{u.String(), "database_refused"},
+		{empty, "schema_not_migrated"},
+	} {
+		base, _, _ := startRun(t, map[string]string{"DATABASE_URL": tc.url, "DB_STATEMENTS": "unnamed"})
+		r := send(t, "GET", base+"/readyz", "")
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "not ready: "+tc.reason) {
+			t.Errorf("%s: /readyz = %d %s, want 503 not ready: %s", tc.reason, r.status, r.body, tc.reason)
+		}
+		r = send(t, "GET", base+"/tasks/1", "")
+		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+			t.Errorf("%s: GET /tasks/1 = %d (Retry-After %q) %s, want 503 with Retry-After", tc.reason, r.status, r.header.Get("Retry-After"), r.body)
+		}
+	}
 }
