@@ -592,3 +592,46 @@ func readinessThroughPooler(t *testing.T, f *fleet) {
 		}
 	}
 }
+
+// TestPreparedBehindPoolerSaysWhatToSet starts an instance with the
+// default DB_STATEMENTS=prepared behind PgBouncer in transaction mode,
+// as the operator did: PgBouncer refuses the timeouts sent at
+// connect, the instance is not ready, and its log names the setting that
+// fixes it.
+func TestPreparedBehindPoolerSaysWhatToSet(t *testing.T) {
+	if _, err := pgbouncer.Binary(); errors.Is(err, pgbouncer.ErrNoBinary) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skipf("%v (the pooler tests run in CI, where .ci/run installs it)", err)
+	}
+	dbURL := cluster.Migrated(t)
+	b, err := pgbouncer.Start(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	pooled, err := b.Through(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var log fleetLog
+	env := map[string]string{"DATABASE_URL": pooled, "SHUTDOWN_DELAY": "10ms"}
+	done := make(chan error, 1)
+	go func() { done <- api.RunOn(ctx, ln, func(k string) string { return env[k] }, io.Discard, &log) }()
+	if s := get(t, "http://"+ln.Addr().String()+"/readyz"); s != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d with the timeouts refused, want 503", s)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "set DB_STATEMENTS=unnamed") {
+		t.Fatalf("the log does not say to set DB_STATEMENTS=unnamed:\n%s", log.String())
+	}
+}

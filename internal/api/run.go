@@ -161,6 +161,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL)}
 	if err := ready.Check(ctx); err != nil {
 		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
+		if mode == store.Prepared && poolerRefusedSettings(err) {
+			log.Error("a connection pooler refused the session settings sent at connect: behind a transaction pooler, set DB_STATEMENTS=unnamed and the timeouts on the role")
+		}
 	} else if mode == store.Unnamed {
 		checkServerTimeouts(ctx, log, db, *reqTimeout)
 	}
@@ -355,6 +358,16 @@ func serverTimeouts(requestTimeout time.Duration) (statement, lock time.Duration
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds()), 10) }
+
+// poolerRefusedSettings reports whether err is PgBouncer refusing a
+// startup parameter, what a transaction pooler answers the settings
+// DB_STATEMENTS=prepared sends at connect. PgBouncer says so only in its
+// message: its code, 08P01, is any protocol violation. Only a hint in
+// the log depends on it.
+func poolerRefusedSettings(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "08P01" && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
+}
 
 // checkServerTimeouts reads the statement_timeout and lock_timeout a
 // session gets from its role and database, where they must be set when
