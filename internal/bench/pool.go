@@ -340,7 +340,10 @@ type fleetConfig struct {
 }
 
 // scaleCurve measures 1, 2 and 4 API processes (o.procs) sharing
-// o.clients clients, in each deployment.
+// o.clients clients, in each deployment. At each process count every
+// deployment's processes run at once and the deployments take turns
+// within each round, so each round's ratio to today's deployment is
+// spared the machine's drift between rounds.
 func scaleCurve(ctx context.Context, stdout, stderr io.Writer, m *meter, bouncer *pgbouncer.Bouncer, directURL, pooledURL string, o poolOptions) error {
 	configs := []fleetConfig{
 		{name: "direct, prepared (today)"},
@@ -353,27 +356,28 @@ func scaleCurve(ctx context.Context, stdout, stderr io.Writer, m *meter, bouncer
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(stdout, "\nScale: %d HTTP clients spread over the API processes, each with DB_MAX_CONNS = its share of them, so %d PostgreSQL backends direct and %d through PgBouncer; "+
-		"%s per measurement, median of %d rounds. CPU per request: all API processes together, PostgreSQL (every backend), PgBouncer. The load generator shares the machine.\n\n",
+		"%s per measurement, median of %d rounds, the deployments taking turns within each round. CPU per request: all API processes together, PostgreSQL (every backend), PgBouncer. "+
+		"The load generator shares the machine.\n\n",
 		o.clients, o.clients, o.poolSize, o.dur, o.rounds)
-	fmt.Fprintln(stdout, "| operation | deployment | API processes | req/s | worst p99 | API CPU µs/req | PostgreSQL CPU µs/req | PgBouncer CPU µs/req | req/s / 1 process's |")
-	fmt.Fprintln(stdout, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(stdout, "| operation | API processes | deployment | req/s | worst p99 | API CPU µs/req | PostgreSQL CPU µs/req | PgBouncer CPU µs/req | req/s / today's, per round | PostgreSQL CPU per request / today's, per round |")
+	fmt.Fprintln(stdout, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	type point struct {
 		rate, p99, api, pg, pgb []float64
 	}
-	for ci, c := range configs {
-		base := map[string]float64{} // op → req/s of the first process count
-		for _, n := range o.procs {
-			fmt.Fprintf(stderr, "bench pool: %s, %d API processes\n", c.name, n)
-			share := (o.clients + n - 1) / n
+	for _, n := range o.procs {
+		share := (o.clients + n - 1) / n
+		fleets := make([][]*apiServer, len(configs))
+		stopAll := func() {
+			for _, f := range fleets {
+				for _, p := range f {
+					p.stop()
+				}
+			}
+		}
+		for ci, c := range configs {
 			url := directURL
 			if c.pooled {
 				url = pooledURL
-			}
-			var procs []*apiServer
-			stopAll := func() {
-				for _, p := range procs {
-					p.stop()
-				}
 			}
 			for i := range n {
 				p, err := startAPI(ctx, fmt.Sprintf("API %d (%s)", i, c.name), o.apiBin, url, share, false,
@@ -382,39 +386,48 @@ func scaleCurve(ctx context.Context, stdout, stderr io.Writer, m *meter, bouncer
 					stopAll()
 					return err
 				}
-				procs = append(procs, p)
+				fleets[ci] = append(fleets[ci], p)
 			}
-			for _, op := range o.ops {
-				var pt point
-				for range o.rounds {
-					s, err := measureFleet(ctx, m, bouncer, procs, op, o)
+		}
+		for _, op := range o.ops {
+			fmt.Fprintf(stderr, "bench pool: %d API processes, %s\n", n, op)
+			pts := make([]point, len(configs))
+			for round := range o.rounds {
+				for k := range configs {
+					ci := (round + k) % len(configs)
+					s, err := measureFleet(ctx, m, bouncer, fleets[ci], op, o)
 					if err != nil {
 						stopAll()
 						return err
 					}
 					if s.errors > 0 {
 						stopAll()
-						return fmt.Errorf("bench: pool: %s, %d processes, %s: %d requests failed", c.name, n, op, s.errors)
+						return fmt.Errorf("bench: pool: %s, %d processes, %s: %d requests failed", configs[ci].name, n, op, s.errors)
 					}
+					pt := &pts[ci]
 					pt.rate = append(pt.rate, s.rate)
 					pt.p99 = append(pt.p99, float64(s.p99))
 					pt.api = append(pt.api, s.perReq(s.server))
 					pt.pg = append(pt.pg, s.perReq(s.pg))
 					pt.pgb = append(pt.pgb, s.perReq(s.gen))
 				}
-				rate := median(pt.rate)
-				if _, ok := base[op]; !ok {
-					base[op] = rate
-				}
+			}
+			for ci, c := range configs {
+				pt := pts[ci]
 				pgb := "—"
 				if c.pooled {
 					pgb = fmt.Sprintf("%.0f", median(pt.pgb))
 				}
-				fmt.Fprintf(stdout, "| %s | %s | %d | %.0f | %s | %.0f | %.0f | %s | %s |\n", op, c.name, n, rate,
-					ms(time.Duration(median(pt.p99))), median(pt.api), median(pt.pg), pgb, ratio(rate, base[op]))
+				rates, cpus := make([]float64, o.rounds), make([]float64, o.rounds)
+				for r := range o.rounds {
+					rates[r] = pt.rate[r] / max(pts[0].rate[r], 1)
+					cpus[r] = pt.pg[r] / max(pts[0].pg[r], 1)
+				}
+				fmt.Fprintf(stdout, "| %s | %d | %s | %.0f | %s | %.0f | %.0f | %s | %s | %s |\n", op, n, c.name, median(pt.rate),
+					ms(time.Duration(median(pt.p99))), median(pt.api), median(pt.pg), pgb, spread(rates), spread(cpus))
 			}
-			stopAll()
 		}
+		stopAll()
 	}
 	return nil
 }
