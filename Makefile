@@ -77,8 +77,12 @@ drift: $(MIGRATE)
 # same statements, at 1, 16 and 64 clients, with CPU per request of each
 # process, plus the trigger's cost (a throwaway PostgreSQL; about four
 # minutes). Flags through BENCH_FLAGS, e.g. BENCH_FLAGS='-duration 2s'.
+# Then `bench pool`: statement modes prepared/unnamed/SET LOCAL, direct
+# and through PgBouncer, and the scale curve of 1, 2 and 4 API processes
+# (about five minutes; needs pgbouncer). Flags through BENCH_POOL_FLAGS.
 bench: build
 	$(BIN)/bench -api $(BIN)/api $(BENCH_FLAGS)
+	$(BIN)/bench pool -api $(BIN)/api $(BENCH_POOL_FLAGS)
 
 # The API under a mixed load from 16 clients while migrate diff's plans,
 # online and plain, add an index, constraints and columns to 1M tasks,

@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	addr := fs.String("addr", env(getenv, "ADDR", DefaultAddr), "listen address ($ADDR)")
 	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL or key=value string ($DATABASE_URL)")
 	maxConns := fs.Int("max-conns", envInt(getenv, "DB_MAX_CONNS", 32), "database connection pool size ($DB_MAX_CONNS)")
+	statements := fs.String("db-statements", env(getenv, "DB_STATEMENTS", "prepared"),
+		"prepared: statements prepared by name per connection; unnamed: for a transaction pooler, no session state ($DB_STATEMENTS)")
 	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	pprofAddr := fs.String("pprof-addr", env(getenv, "PPROF_ADDR", ""), "serve net/http/pprof on this separate address; off when empty ($PPROF_ADDR)")
@@ -115,6 +117,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		access = l
 	}
+	var mode store.Statements
+	switch *statements {
+	case "prepared":
+		mode = store.Prepared
+	case "unnamed":
+		mode = store.Unnamed
+	default:
+		return fmt.Errorf("api: DB_STATEMENTS must be prepared or unnamed (unnamed behind a transaction pooler such as PgBouncer), got %q", *statements)
+	}
 	switch *metricsOn {
 	case "on", "off":
 	default:
@@ -134,7 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		*httpConns = defaultHTTPConns(*maxConns)
 	}
 
-	dsn, err := dataSource(*dbURL, *reqTimeout)
+	dsn, err := dataSource(*dbURL, *reqTimeout, mode)
 	if err != nil {
 		return err
 	}
@@ -154,13 +165,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL), Log: log}
 	if err := ready.Check(ctx); err != nil {
 		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
+		if mode == store.Prepared && poolerRefusedSettings(err) {
+			log.Error("a connection pooler refused the session settings sent at connect: behind a transaction pooler, set DB_STATEMENTS=unnamed and the timeouts on the role")
+		}
+	} else if mode == store.Unnamed {
+		checkServerTimeouts(ctx, log, db, *reqTimeout)
 	}
 
 	var metrics *Metrics
 	if *metricsOn == "on" {
 		metrics = NewMetrics(db)
 	}
-	tasks := store.New(db, store.WithKeyRetention(*retention), store.WithLimits(*maxConns, *reqTimeout))
+	tasks := store.New(db, store.WithKeyRetention(*retention), store.WithLimits(*maxConns, *reqTimeout), store.WithStatements(mode))
 	var draining atomic.Bool
 	ln, err := listen(*addr)
 	if err != nil {
@@ -202,7 +218,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	// Last, so that whoever waits for this line finds the admin addresses
 	// logged before it.
-	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", *httpConns)
+	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", *httpConns, "db_statements", *statements)
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	swept := make(chan struct{})
@@ -312,25 +328,81 @@ func serveAdmin(name, addr string, h http.Handler, log *slog.Logger) (stop func(
 // dataSource adds the lib/pq settings the service relies on unless the
 // connection string sets them:
 //   - binary_parameters, so a parameterized statement costs one round trip
-//     instead of two (prepare, then execute);
+//     instead of two (prepare, then execute), prepared or unnamed;
 //   - connect_timeout, so an unreachable server fails requests fast;
-//   - statement_timeout and lock_timeout, below the request timeout, so
-//     PostgreSQL itself cancels a statement that waits on a lock or runs
-//     too long, and the request gets a clean 503 instead of losing the
-//     race with its own deadline. They are startup parameters of the
-//     session, so they cost no statement.
-func dataSource(raw string, requestTimeout time.Duration) (string, error) {
-	ms := func(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds()), 10) }
-	dsn, err := dburl.SetDefaults(raw, [][2]string{
+//   - with prepared statements, statement_timeout and lock_timeout, below
+//     the request timeout, so PostgreSQL itself cancels a statement that
+//     waits on a lock or runs too long, and the request gets a clean 503
+//     instead of losing the race with its own deadline. They are startup
+//     parameters of the session, so they cost no statement. A transaction
+//     pooler refuses startup parameters it does not know (PgBouncer:
+//     "unsupported startup parameter"), or drops them when told to ignore
+//     them, so with unnamed statements, the pooler's mode, they are left
+//     out: the role or database carries them (see serverTimeouts).
+func dataSource(raw string, requestTimeout time.Duration, mode store.Statements) (string, error) {
+	defaults := [][2]string{
 		{"binary_parameters", "yes"},
 		{"connect_timeout", "2"},
-		{"statement_timeout", ms(requestTimeout * 4 / 5)},
-		{"lock_timeout", ms(requestTimeout / 2)},
-	})
+	}
+	if mode == store.Prepared {
+		st, lt := serverTimeouts(requestTimeout)
+		defaults = append(defaults, [2]string{"statement_timeout", ms(st)}, [2]string{"lock_timeout", ms(lt)})
+	}
+	dsn, err := dburl.SetDefaults(raw, defaults)
 	if err != nil {
 		return "", fmt.Errorf("api: DATABASE_URL must be a postgres:// URL or key=value pairs, got %s", dburl.Redact(raw))
 	}
 	return dsn, nil
+}
+
+// serverTimeouts are the statement_timeout and lock_timeout PostgreSQL
+// should enforce for a request timeout: below it, so the server cancels
+// first and says why.
+func serverTimeouts(requestTimeout time.Duration) (statement, lock time.Duration) {
+	return requestTimeout * 4 / 5, requestTimeout / 2
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds()), 10) }
+
+// poolerRefusedSettings reports whether err is PgBouncer refusing a
+// startup parameter, what a transaction pooler answers the settings
+// DB_STATEMENTS=prepared sends at connect. PgBouncer says so only in its
+// message: its code, 08P01, is any protocol violation. Only a hint in
+// the log depends on it.
+func poolerRefusedSettings(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "08P01" && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
+}
+
+// checkServerTimeouts reads the statement_timeout and lock_timeout a
+// session gets from its role and database, where they must be set when
+// no startup parameter carries them, and warns, with the statements that
+// set them, when either is missing or not below the request timeout.
+// Without them a statement is still bounded, by the store's deadline on
+// the client side, but a write that waits on a lock past it may yet run
+// on the server after the client was answered 503.
+func checkServerTimeouts(ctx context.Context, log *slog.Logger, db *sql.DB, requestTimeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	var user string
+	var st, lt int64
+	err := db.QueryRowContext(ctx, `SELECT current_user, `+
+		`(SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'), `+
+		`(SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout')`).Scan(&user, &st, &lt)
+	if err != nil {
+		log.Warn("could not read the server's statement_timeout and lock_timeout", "err", err)
+		return
+	}
+	limit := requestTimeout.Milliseconds()
+	if st > 0 && st < limit && lt > 0 && lt < limit {
+		return
+	}
+	wantST, wantLT := serverTimeouts(requestTimeout)
+	log.Warn("DB_STATEMENTS=unnamed sends no session settings, and the role's statement_timeout or lock_timeout "+
+		"is unset or not below REQUEST_TIMEOUT: statements are bounded only on the client side; set them per role",
+		"statement_timeout_ms", st, "lock_timeout_ms", lt, "request_timeout", requestTimeout,
+		"fix", fmt.Sprintf("ALTER ROLE %s SET statement_timeout = '%sms'; ALTER ROLE %s SET lock_timeout = '%sms'",
+			pq.QuoteIdentifier(user), ms(wantST), pq.QuoteIdentifier(user), ms(wantLT)))
 }
 
 func env(getenv func(string) string, key, def string) string {

@@ -53,13 +53,17 @@ type options struct {
 
 // Run is the bench command. `bench reference …` is the reference server,
 // which the bench starts as a child of itself; `bench migrate …` is the
-// migrations benchmark.
+// migrations benchmark; `bench pool …` measures the service behind
+// PgBouncer (pool.go).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "reference" {
 		return serveReference(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "migrate" {
 		return runMigrations(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "pool" {
+		return runPool(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {

@@ -38,6 +38,8 @@ type prepared struct {
 	timeout time.Duration
 	// deadlines: the connections can bound a statement (see bounded).
 	deadlines bool
+	// unnamed: never prepare by name (see Unnamed).
+	unnamed bool
 }
 
 func newPrepared(db *sql.DB) *prepared { return &prepared{db: db, deadlines: deadlines(db)} }
@@ -83,8 +85,12 @@ func (p *prepared) release(cancel context.CancelFunc) {
 }
 
 // stmt returns the prepared statement for q, preparing it on first use;
-// nil when the cache is full, and the caller then runs q unprepared.
+// nil when the cache is full or statements are unnamed, and the caller
+// then runs q unprepared.
 func (p *prepared) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if p.unnamed {
+		return nil, nil
+	}
 	if st, ok := p.stmts.Load(q); ok {
 		return st.(*sql.Stmt), nil
 	}

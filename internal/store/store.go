@@ -2,7 +2,8 @@
 // successful operation.
 //
 // Every statement is SQL written here, named, and run as a prepared
-// statement. Ent declares the schema, but its client does not fit the
+// statement, or, behind a transaction pooler, as an unnamed one (see
+// Statements). Ent declares the schema, but its client does not fit the
 // request path: Create does not read the database's defaults back,
 // UpdateOne wraps UPDATE and SELECT in a transaction, and building and
 // scanning through its query graph cost a third of the API's CPU per read
@@ -276,6 +277,30 @@ var ErrTooManyVersions = fmt.Errorf("store: more than %d versions", MaxVersions)
 // ErrKeyReused is returned by CreateOnce when the key's first request had
 // another fingerprint: the client reused a key for a different request.
 var ErrKeyReused = errors.New("store: idempotency key used for another request")
+
+// Statements says how the store sends its statements.
+type Statements int
+
+const (
+	// Prepared prepares each statement by name once per connection, so
+	// that PostgreSQL parses and plans it once; then a request is Bind,
+	// Execute, Sync. The names live in the server session, so this needs
+	// every transaction of a client connection to reach the same server
+	// connection: a direct connection or a session pooler.
+	Prepared Statements = iota
+	// Unnamed sends every statement as the protocol's unnamed statement,
+	// Parse, Bind, Describe, Execute and Sync in one round trip (lib/pq
+	// with binary_parameters=yes), which leaves nothing behind in the
+	// session: safe behind a transaction pooler, which may hand each
+	// transaction to another server connection. PostgreSQL parses and
+	// plans the statement on every execution.
+	Unnamed
+)
+
+// WithStatements sets how statements are sent; Prepared unless set.
+func WithStatements(m Statements) Option {
+	return func(s *Tasks) { s.db.unnamed = m == Unnamed }
+}
 
 // Option is an optional setting of New.
 type Option func(*Tasks)
