@@ -23,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"tasks/internal/dburl"
+	"tasks/internal/envconf"
 	"tasks/internal/revtable"
 	"tasks/internal/store"
 	"tasks/migrations"
@@ -64,7 +65,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env(getenv, "ADDR", DefaultAddr), "listen address ($ADDR)")
 	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL or key=value string ($DATABASE_URL)")
-	maxConns := fs.Int("max-conns", envInt(getenv, "DB_MAX_CONNS", 32), "database connection pool size ($DB_MAX_CONNS)")
+	maxConnsDef, err := envconf.Int(getenv, "DB_MAX_CONNS", 32, 1)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	maxConns := fs.Int("max-conns", maxConnsDef, "database connection pool size ($DB_MAX_CONNS)")
 	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	pprofAddr := fs.String("pprof-addr", env(getenv, "PPROF_ADDR", ""), "serve net/http/pprof on this separate address; off when empty ($PPROF_ADDR)")
@@ -87,10 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"http-max-conns": "HTTP_MAX_CONNS", "max-header-bytes": "MAX_HEADER_BYTES", "request-timeout": "REQUEST_TIMEOUT",
 		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION",
 	} {
-		if v := strings.TrimSpace(getenv(key)); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("api: $%s: %w", key, err)
-			}
+		if err := envconf.SetFlag(fs, getenv, key, name); err != nil {
+			return fmt.Errorf("api: %w", err)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -130,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		*httpConns = defaultHTTPConns(*maxConns)
 	}
 
-	dsn, err := dataSource(*dbURL, *reqTimeout)
+	dsn, err := dataSource(dburl.LocalSSLDefault(*dbURL, getenv), *reqTimeout)
 	if err != nil {
 		return err
 	}
@@ -149,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL)}
 	if err := ready.Check(ctx); err != nil {
-		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
+		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", dburl.Explain(err), "database", dburl.Redact(*dbURL))
 	}
 
 	var metrics *Metrics
@@ -331,13 +334,6 @@ func dataSource(raw string, requestTimeout time.Duration) (string, error) {
 func env(getenv func(string) string, key, def string) string {
 	if v := strings.TrimSpace(getenv(key)); v != "" {
 		return v
-	}
-	return def
-}
-
-func envInt(getenv func(string) string, key string, def int) int {
-	if n, err := strconv.Atoi(getenv(key)); err == nil && n > 0 {
-		return n
 	}
 	return def
 }

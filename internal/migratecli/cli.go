@@ -193,7 +193,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	dsn, err := withConnectTimeout(raw, c.connectTimeout)
+	dsn, err := withConnectTimeout(dburl.LocalSSLDefault(raw, c.getenv), c.connectTimeout)
 	if err != nil {
 		return nil, "", err
 	}
@@ -208,7 +208,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s", c.connectTimeout)
 		}
-		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", dburl.Redact(raw), err)
+		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", dburl.Redact(raw), dburl.Explain(err))
 	}
 	return db, raw, nil
 }
