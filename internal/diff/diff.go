@@ -179,7 +179,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Name != "" {
 		res.File = version + "_" + c.Name + ".sql"
 	}
-	fmt.Fprintf(c.Out, "Wrote %s (%d changes)\n", res.File, len(changes))
+	fmt.Fprintf(c.Out, "Wrote %s (%d change%s)\n", res.File, len(changes), map[bool]string{true: "s"}[len(changes) != 1])
 	return res, nil
 }
 

@@ -83,10 +83,18 @@ func TestRecoveryPathsBetweenTools(t *testing.T) {
 			}
 		}
 	}
-	ourSet := func(v string) func(t *testing.T, db *sql.DB, dir *amigrate.LocalDir) {
+	// ourSet runs make set; a file whose failed attempt it marks applied
+	// gets the note that the file itself still needs the fix.
+	ourSet := func(v, failedFile string) func(t *testing.T, db *sql.DB, dir *amigrate.LocalDir) {
 		return func(t *testing.T, db *sql.DB, dir *amigrate.LocalDir) {
-			if _, err := migrate.Set(ctx, db, dir, v, migrate.Options{}); err != nil {
+			rep, err := migrate.Set(ctx, db, dir, v, migrate.Options{})
+			if err != nil {
 				t.Fatalf("set: %v", err)
+			}
+			var out strings.Builder
+			rep.Print(&out)
+			if note := failedFile + " failed here and is now marked applied. Every new database still runs the file as it is"; !strings.Contains(out.String(), note) {
+				t.Errorf("set output lacks %q:\n%s", note, out.String())
 			}
 		}
 	}
@@ -147,7 +155,7 @@ func TestRecoveryPathsBetweenTools(t *testing.T) {
 			{"Atlas CLI apply fails after statement 1", atlasApply(true), ""},
 			{"the rest by hand (psql)", byHand("CREATE INDEX b_id ON b (id)"), ""},
 			{"fix the file to what ran, and hash", edit(noneFixed), ""},
-			{"make set version=2", ourSet("2"), "nothing to do"},
+			{"make set version=2", ourSet("2", "2_b.sql"), "nothing to do"},
 			{"the Atlas CLI's apply has nothing to do", atlasApply(false), "nothing to do"},
 		},
 	}, {
@@ -157,7 +165,7 @@ func TestRecoveryPathsBetweenTools(t *testing.T) {
 			{"our apply fails after statement 1", ourApply(true), "statement 2 of 2_b.sql failed"},
 			{"the rest by hand (psql)", byHand("CREATE INDEX b_id ON b (id)"), ""},
 			{"fix the file to what ran, and hash", edit(noneFixed), ""},
-			{"make set version=2", ourSet("2"), "nothing to do"},
+			{"make set version=2", ourSet("2", "2_b.sql"), "nothing to do"},
 			{"the Atlas CLI's apply has nothing to do", atlasApply(false), "nothing to do"},
 		},
 	}}
