@@ -1,6 +1,6 @@
 // Package migratecli is the `migrate` command: the Atlas CLI's versioned
-// workflow (apply, status, set, hash, validate, diff, lint) on the project's own
-// engine, reading the same atlas.hcl.
+// workflow (apply, status, set, hash, validate, diff, lint, new, import,
+// down) on the project's own engine, reading the same atlas.hcl.
 package migratecli
 
 import (
@@ -43,6 +43,9 @@ func commands() []command {
 		diffCommand(),
 		validateCommand(),
 		lintCommand(),
+		newCommand(),
+		importCommand(),
+		downCommand(),
 	}
 }
 
