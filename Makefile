@@ -84,8 +84,11 @@ drift: $(MIGRATE)
 
 # The API next to a bare reference server and pgbench -M prepared on the
 # same statements, at 1, 16 and 64 clients, with CPU per request of each
-# process, plus the trigger's cost (a throwaway PostgreSQL; about four
-# minutes). Flags through BENCH_FLAGS, e.g. BENCH_FLAGS='-duration 2s'.
+# process, plus the trigger's cost (a throwaway PostgreSQL; about ten
+# minutes with the defaults: 4 operations x 3 client counts x 5 rounds x
+# 2 servers x 3.5 s is 7 minutes, then pgbench, the trigger and the
+# observability rounds). Flags through BENCH_FLAGS, e.g.
+# BENCH_FLAGS='-duration 2s -rounds 1'.
 bench: build
 	$(BIN)/bench -api $(BIN)/api $(BENCH_FLAGS)
 
