@@ -180,10 +180,16 @@ func nextStep(rep *StatusReport, sv *survey, nonLinear *amigrate.HistoryNonLinea
 			strings.Join(names, ", "), map[bool]string{true: "was", false: "were"}[len(names) == 1], rep.Current,
 			map[bool]string{true: "it", false: "them"}[len(names) == 1], quote(cmdHash), quote(cmdMigrate))
 	}
-	for _, v := range sv.rows {
+	for i, v := range sv.rows {
 		if v.kind == rowStaleTotal || v.kind == rowResolvedPartial || v.kind == rowFailed {
-			what := fmt.Sprintf("records version %s as fully applied (its revision says %d of %d statements, "+
-				"from which the Atlas CLI's apply would run the file again and fail)", v.Version, v.Applied, v.Total)
+			// The Atlas executor resumes only the last revision; counts
+			// that disagree further down it never reads.
+			atlas := "which the Atlas CLI ignores below later versions"
+			if i == len(sv.rows)-1 {
+				atlas = "from which the Atlas CLI's apply would run the file again and fail"
+			}
+			what := fmt.Sprintf("records version %s as fully applied (its revision says %d of %d statements, %s)",
+				v.Version, v.Applied, v.Total, atlas)
 			if v.kind == rowFailed {
 				what = fmt.Sprintf("forgets the failed attempt of version %s", v.Version)
 			}
