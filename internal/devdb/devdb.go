@@ -58,7 +58,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	url := *given
 	if url != "" {
-		if err := Migrate(ctx, dburl.LocalSSLDefault(url, getenv), stderr); err != nil {
+		// Bounded, so that a server that does not answer (or a program
+		// that is not PostgreSQL) fails in seconds instead of hanging.
+		dsn, err := dburl.SetDefaults(dburl.LocalSSLDefault(url, getenv), [][2]string{{"connect_timeout", "10"}})
+		if err != nil {
+			return fmt.Errorf("devdb: DATABASE_URL %s: %w", dburl.Redact(url), err)
+		}
+		if err := Migrate(ctx, dsn, stderr); err != nil {
 			return err
 		}
 	} else {

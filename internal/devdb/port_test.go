@@ -82,3 +82,33 @@ func TestRunNamesWhatHoldsThePort(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWithURLBoundsASilentServer: make run with DATABASE_URL pointing
+// at a listener that never answers fails in seconds, not minutes.
+func TestRunWithURLBoundsASilentServer(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	url := "postgres://postgres@" + silent.Addr().String() + "/tasks"
+	err = devdb.Run(ctx, []string{"--url", url, "--", "true"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("err = %v after %s; want a failure well before the minute", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), silent.Addr().String()) {
+		t.Errorf("err = %v; want it to name the database", err)
+	}
+}
