@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -159,6 +160,11 @@ func Migrate(ctx context.Context, url string, out io.Writer) error {
 	}
 	o := migrate.Options{Out: out, Schema: revtable.BoundSchema(url)}
 	if _, err := migrate.Apply(ctx, db, dir, 0, o); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fmt.Errorf("devdb: migrate %s: no answer in time (%w): is PostgreSQL listening there? "+
+				"Check DATABASE_URL's host and port, or unset it to run a throwaway server", dburl.Redact(url), err)
+		}
 		return fmt.Errorf("devdb: migrate %s: %w", dburl.Redact(url), dburl.Explain(err))
 	}
 	return nil
