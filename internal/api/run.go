@@ -23,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"tasks/internal/dburl"
+	"tasks/internal/envconf"
 	"tasks/internal/revtable"
 	"tasks/internal/store"
 	"tasks/migrations"
@@ -67,7 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env(getenv, "ADDR", DefaultAddr), "listen address ($ADDR)")
 	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL or key=value string ($DATABASE_URL)")
-	maxConns := fs.Int("max-conns", envInt(getenv, "DB_MAX_CONNS", 32), "database connection pool size ($DB_MAX_CONNS)")
+	maxConnsDef, err := envconf.Int(getenv, "DB_MAX_CONNS", 32, 1)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	maxConns := fs.Int("max-conns", maxConnsDef, "database connection pool size ($DB_MAX_CONNS)")
 	statements := fs.String("db-statements", env(getenv, "DB_STATEMENTS", "prepared"),
 		"prepared: statements prepared by name per connection; unnamed: for a transaction pooler, no session state ($DB_STATEMENTS)")
 	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
@@ -93,10 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"http-max-conns": "HTTP_MAX_CONNS", "max-header-bytes": "MAX_HEADER_BYTES", "request-timeout": "REQUEST_TIMEOUT",
 		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION", "body-timeout": "BODY_TIMEOUT",
 	} {
-		if v := strings.TrimSpace(getenv(key)); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("api: $%s: %w", key, err)
-			}
+		if err := envconf.SetFlag(fs, getenv, key, name); err != nil {
+			return fmt.Errorf("api: %w", err)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -145,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		*httpConns = defaultHTTPConns(*maxConns)
 	}
 
-	dsn, err := dataSource(*dbURL, *reqTimeout, mode)
+	dsn, err := dataSource(dburl.LocalSSLDefault(*dbURL, getenv), *reqTimeout, mode)
 	if err != nil {
 		return err
 	}
@@ -164,7 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL), Log: log}
 	if err := ready.Check(ctx); err != nil {
-		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", err, "database", dburl.Redact(*dbURL))
+		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", dburl.Explain(err), "database", dburl.Redact(*dbURL))
 		if mode == store.Prepared && poolerRefusedSettings(err) {
 			log.Error("a connection pooler refused the session settings sent at connect: behind a transaction pooler, set DB_STATEMENTS=unnamed and the timeouts on the role")
 		}
@@ -408,13 +411,6 @@ func checkServerTimeouts(ctx context.Context, log *slog.Logger, db *sql.DB, requ
 func env(getenv func(string) string, key, def string) string {
 	if v := strings.TrimSpace(getenv(key)); v != "" {
 		return v
-	}
-	return def
-}
-
-func envInt(getenv func(string) string, key string, def int) int {
-	if n, err := strconv.Atoi(getenv(key)); err == nil && n > 0 {
-		return n
 	}
 	return def
 }

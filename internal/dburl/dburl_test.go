@@ -1,10 +1,13 @@
 package dburl_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
 
 	"tasks/internal/dburl"
 )
@@ -54,5 +57,49 @@ func TestSetDefaults(t *testing.T) {
 		} else if strings.Contains(err.Error(), "hunter") {
 			t.Errorf("SetDefaults(%q) error shows the password: %v", bad, err)
 		}
+	}
+}
+
+func TestLocalSSLDefault(t *testing.T) {
+	none := func(string) string { return "" }
+	tests := []struct {
+		in     string
+		getenv func(string) string
+		want   string
+	}{
+		{"postgres://u@localhost:5432/db", none, "postgres://u@localhost:5432/db?sslmode=disable"},
+		{"postgres://u@127.0.0.1/db?x=1", none, "postgres://u@127.0.0.1/db?sslmode=disable&x=1"},
+		{"postgres://u@[::1]:5432/db", none, "postgres://u@[::1]:5432/db?sslmode=disable"},
+		{"postgres:///db?host=/var/run/postgresql", none, "postgres:///db?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable"},
+		{"host=localhost dbname=db", none, "host='localhost' dbname='db' sslmode='disable'"},
+		// Said explicitly, or remote: left to lib/pq.
+		{"postgres://u@localhost/db?sslmode=require", none, "postgres://u@localhost/db?sslmode=require"},
+		{"postgres://u@db.example.com/db", none, "postgres://u@db.example.com/db"},
+		{"host=10.0.0.5 dbname=db", none, "host=10.0.0.5 dbname=db"},
+		{"postgres://u@localhost/db", func(k string) string {
+			if k == "PGSSLMODE" {
+				return "require"
+			}
+			return ""
+		}, "postgres://u@localhost/db"},
+		// No host in the string: $PGHOST decides.
+		{"dbname=db", func(k string) string {
+			if k == "PGHOST" {
+				return "db.example.com"
+			}
+			return ""
+		}, "dbname=db"},
+	}
+	for _, tt := range tests {
+		if got := dburl.LocalSSLDefault(tt.in, tt.getenv); got != tt.want {
+			t.Errorf("LocalSSLDefault(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExplainSSL(t *testing.T) {
+	err := dburl.Explain(fmt.Errorf("connect: %w", pq.ErrSSLNotSupported))
+	if !errors.Is(err, pq.ErrSSLNotSupported) || !strings.Contains(err.Error(), "sslmode=disable") {
+		t.Fatalf("Explain = %v; want the cause kept and sslmode=disable named", err)
 	}
 }

@@ -190,7 +190,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			return nil, err
 		}
 		res.Files = append(res.Files, name)
-		fmt.Fprintf(c.Out, "Wrote %s (%d changes)\n", name, len(pt.changes))
+		fmt.Fprintf(c.Out, "Wrote %s (%d change%s)\n", name, len(pt.changes), map[bool]string{true: "s"}[len(pt.changes) != 1])
 	}
 	res.File = res.Files[0]
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,6 +228,9 @@ func runScenario(t *testing.T, sc scenario) {
 	}
 	if res.File == "" {
 		t.Fatalf("no file written; output %q", out)
+	}
+	if n := len(res.Changes); !strings.Contains(out, fmt.Sprintf("(%d change%s)", n, map[bool]string{true: "s"}[n != 1])) {
+		t.Errorf("output %q does not count %d change(s) in good English", out, n)
 	}
 	body, err := os.ReadFile(filepath.Join(dirPath, res.File))
 	if err != nil {

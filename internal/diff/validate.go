@@ -3,8 +3,11 @@ package diff
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 
 	amigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
 
 	"tasks/internal/migrate"
 )
@@ -20,7 +23,35 @@ func Validate(ctx context.Context, dir amigrate.Dir, devURL string) error {
 		return err
 	}
 	defer done()
-	return Replay(ctx, db, dir)
+	return replayFresh(ctx, db, dir)
+}
+
+// replayFresh runs every file of dir on an empty database, as a new
+// database would get them. A failure names the file, the statement and
+// the way out: a file repaired on a database by hand and marked applied
+// with `make set` is still broken for every new database, and the fix is
+// in the file.
+func replayFresh(ctx context.Context, db *sql.DB, dir amigrate.Dir) error {
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	ex, err := amigrate.NewExecutor(drv, dir, amigrate.NopRevisionReadWriter{})
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	err = ex.ExecuteN(ctx, 0)
+	var se *amigrate.StmtExecError
+	switch {
+	case err == nil, errors.Is(err, amigrate.ErrNoPendingFiles):
+		return nil
+	case errors.As(err, &se):
+		return fmt.Errorf("validate: migration %s fails on an empty database: %w\n  in statement: %s\n"+
+			"Every new database runs this file (only databases that recorded it, by apply or by 'make set' after a fix by hand, skip it). "+
+			"Make the file do what those databases hold, then run 'make hash' and 'make validate' again.",
+			se.Version, se.Err, se.Stmt.Text)
+	}
+	return fmt.Errorf("validate: replay the migration directory: %w", err)
 }
 
 // Scratch starts or connects to the dev server devURL names, as diff does,

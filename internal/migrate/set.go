@@ -17,6 +17,9 @@ import (
 type SetReport struct {
 	Current string  // the version the table now ends at
 	Changes []SetOp // in version order
+	// Failed lists the files whose failed attempt set marked applied: the
+	// database was repaired by hand, the file was not necessarily.
+	Failed []string
 }
 
 // SetOp is one revision Set wrote ('+') or removed ('-').
@@ -139,6 +142,9 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		if err := txStore.WriteRevision(ctx, &res); err != nil {
 			return nil, err
 		}
+		if f != nil && r.Error != "" {
+			rep.Failed = append(rep.Failed, f.Name())
+		}
 		rep.Changes = append(rep.Changes, SetOp{'+', r.Version, r.Description})
 	}
 	// As the Atlas CLI: mark the files after the last remaining revision.
@@ -201,6 +207,13 @@ func (r *SetReport) Print(w io.Writer) {
 			text += " (" + c.Description + ")"
 		}
 		fmt.Fprintf(w, "  %c %s\n", c.Op, text)
+	}
+	for _, name := range r.Failed {
+		// A fix made by hand lives in this database only: every new
+		// database (and lint, validate) still runs the file as it is.
+		fmt.Fprintf(w, "\n%s failed here and is now marked applied. Every new database still runs the file as it is: "+
+			"make it do what you ran by hand, then %s and 'make validate' (databases that recorded it do not run it again).\n",
+			name, quote(cmdHash))
 	}
 }
 

@@ -88,7 +88,44 @@ func Status(ctx context.Context, db *sql.DB, dir amigrate.Dir, opts Options) (*S
 		rep.Next = pending[0].Version()
 	}
 	rep.Hint = nextStep(rep, sv, nonLinear)
+	atlasView(rep, sv)
 	return rep, nil
+}
+
+// atlasView makes the report say what the Atlas CLI's `migrate status`
+// says of a last revision whose applied and total disagree although its
+// file is done (marked resolved by `atlas migrate set`, or a stale total):
+// Atlas's executor takes such a row as partially applied, so its status
+// shows the version pending again, and its apply would rerun the file
+// from statement applied+1 and fail. Both tools then print the same
+// lines; the hint says why they differ from what is in the database, and
+// that `make migrate` repairs the row without running anything.
+func atlasView(rep *StatusReport, sv *survey) {
+	n := len(sv.rows)
+	if n == 0 || rep.OutOfOrder || sv.lastFailed() != nil {
+		return
+	}
+	last := sv.rows[n-1]
+	if (last.kind != rowResolvedPartial && last.kind != rowStaleTotal) || last.file == nil {
+		return
+	}
+	rep.Status = "PENDING"
+	rep.Next = last.Version
+	rep.Pending = append([]string{last.Version}, rep.Pending...)
+	if !last.Type.Has(amigrate.RevisionTypeResolved) {
+		// Atlas shows the error lines only for rows not marked resolved,
+		// counting what is left from the file as it is now.
+		rep.Partial, rep.Applied, rep.Total = true, last.Applied, last.stmts
+		rep.Error, rep.ErrorStmt = last.Error, last.ErrorStmt
+	}
+	rest := ""
+	if len(rep.Pending) > 1 {
+		rest = fmt.Sprintf(" and applies %d pending file%s", len(rep.Pending)-1, plural(len(rep.Pending)-1))
+	}
+	rep.Hint = fmt.Sprintf("run %s: it records version %s as fully applied without running any of it%s. "+
+		"(%s is done, but its revision says %d of %d statements applied, so the Atlas CLI counts it pending, "+
+		"and its migrate apply would run it again from statement %d and fail.)",
+		quote(cmdMigrate), last.Version, rest, last.file.Name(), last.Applied, last.Total, last.Applied+1)
 }
 
 // problemStatus reports a table apply refuses: the lines from the rows as
@@ -149,10 +186,16 @@ func nextStep(rep *StatusReport, sv *survey, nonLinear *amigrate.HistoryNonLinea
 			strings.Join(names, ", "), map[bool]string{true: "was", false: "were"}[len(names) == 1], rep.Current,
 			map[bool]string{true: "it", false: "them"}[len(names) == 1], quote(cmdHash), quote(cmdMigrate))
 	}
-	for _, v := range sv.rows {
+	for i, v := range sv.rows {
 		if v.kind == rowStaleTotal || v.kind == rowResolvedPartial || v.kind == rowFailed {
-			what := fmt.Sprintf("records version %s as fully applied (its revision says %d of %d statements, "+
-				"which the Atlas CLI cannot continue from)", v.Version, v.Applied, v.Total)
+			// The Atlas executor resumes only the last revision; counts
+			// that disagree further down it never reads.
+			atlas := "which the Atlas CLI ignores below later versions"
+			if i == len(sv.rows)-1 {
+				atlas = "from which the Atlas CLI's apply would run the file again and fail"
+			}
+			what := fmt.Sprintf("records version %s as fully applied (its revision says %d of %d statements, %s)",
+				v.Version, v.Applied, v.Total, atlas)
 			if v.kind == rowFailed {
 				what = fmt.Sprintf("forgets the failed attempt of version %s", v.Version)
 			}

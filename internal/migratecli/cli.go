@@ -1,6 +1,6 @@
 // Package migratecli is the `migrate` command: the Atlas CLI's versioned
-// workflow (apply, status, set, hash, validate, diff, lint) on the project's own
-// engine, reading the same atlas.hcl.
+// workflow (apply, status, set, hash, validate, diff, lint, new, import,
+// down) on the project's own engine, reading the same atlas.hcl.
 package migratecli
 
 import (
@@ -43,6 +43,9 @@ func commands() []command {
 		diffCommand(),
 		validateCommand(),
 		lintCommand(),
+		newCommand(),
+		importCommand(),
+		downCommand(),
 	}
 }
 
@@ -193,7 +196,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	dsn, err := withConnectTimeout(raw, c.connectTimeout)
+	dsn, err := withConnectTimeout(dburl.LocalSSLDefault(raw, c.getenv), c.connectTimeout)
 	if err != nil {
 		return nil, "", err
 	}
@@ -208,7 +211,7 @@ func (c *cli) connect(ctx context.Context) (*sql.DB, string, error) {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s", c.connectTimeout)
 		}
-		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", dburl.Redact(raw), err)
+		return nil, "", fmt.Errorf("migrate: cannot connect to %s: %w", dburl.Redact(raw), dburl.Explain(err))
 	}
 	return db, raw, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"tasks/internal/diff"
 	"tasks/internal/lint"
@@ -70,10 +71,50 @@ func lintCommand() command {
 				return err
 			}
 			defer done()
-			if _, err := lint.Run(ctx, cfg); err != nil {
-				return err
+			diags, err := lint.Run(ctx, cfg)
+			if errors.Is(err, lint.ErrFindings) {
+				return fmt.Errorf("%w\n%s", err, nolintHint(diags))
 			}
-			return nil
+			return err
 		},
 	}
+}
+
+// checkOf maps a finding's code to the name of its check in the lint
+// block, by the code's letters (Atlas's analyzers and the project's).
+func checkOf(code string) string {
+	for prefix, name := range map[string]string{
+		"DS": "destructive", "MF": "data_depend", "BC": "incompatible", "CD": "condrop",
+		"UA": "updated_at", "VW": "view_dependents", "RS": "row_security", "PV": "privileges",
+	} {
+		if strings.HasPrefix(code, prefix) {
+			return name
+		}
+	}
+	return ""
+}
+
+// nolintHint says the two ways to accept an intended change that a check
+// fails on, with the codes and checks that were found.
+func nolintHint(diags []lint.Diagnostic) string {
+	var codes, checks []string
+	seen := map[string]bool{}
+	for _, d := range diags {
+		if !seen[d.Code] {
+			seen[d.Code] = true
+			codes = append(codes, d.Code)
+			if c := checkOf(d.Code); c != "" && !seen["check "+c] {
+				seen["check "+c] = true
+				checks = append(checks, c)
+			}
+		}
+	}
+	check := "destructive"
+	if len(checks) > 0 {
+		check = checks[0]
+	}
+	return fmt.Sprintf("If the change is intended (e.g. the data was moved first): put `-- atlas:nolint %s` on the line above "+
+		"the statement (at the top of the file, followed by a blank line, for the whole file), then run 'make hash'; "+
+		"or make the check report without failing in atlas.hcl's lint block: lint { %s { error = false } }. "+
+		"Checks found: %s.", strings.Join(codes, " "), check, strings.Join(checks, ", "))
 }

@@ -83,6 +83,12 @@ env "strict" {
 	if err == nil || !strings.Contains(err.Error(), "20240102000000_drop.sql: destructive changes detected") {
 		t.Fatalf("lint --env strict: err = %v; want the destructive change to fail it", err)
 	}
+	// The failure says how to accept an intended change.
+	for _, hint := range []string{"`-- atlas:nolint DS103", "lint { destructive { error = false } }"} {
+		if !strings.Contains(err.Error(), hint) {
+			t.Errorf("lint --env strict: err = %v\nwant it to say %q", err, hint)
+		}
+	}
 	if out != want {
 		t.Fatalf("lint --env strict:\n%s\nwant:\n%s", out, want)
 	}
