@@ -11,6 +11,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"github.com/lib/pq"
 
+	"tasks/internal/atlasconf"
 	"tasks/internal/migrate"
 	"tasks/internal/revtable"
 )
@@ -87,7 +88,8 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	if err := inspectPath(ctx, def, des, c.Target); err != nil {
 		return nil, err
 	}
-	changes, err := plan(ctx, c.Target, des, schemas, def)
+	// Plain plans: Down runs the revert in one transaction.
+	changes, err := plan(ctx, c.Target, des, schemas, def, atlasconf.Diff{})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +131,11 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 			orNone(c.From), strings.Join(drift, "\n  "))
 		return r, nil
 	}
-	if err := execPlan(ctx, v, changes, true); err != nil {
+	files, err := fileFormat{}.Format(&amigrate.Plan{Changes: changes})
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	if err := execFiles(ctx, v, files); err != nil {
 		return nil, err
 	}
 	if ds, err := differences(ctx, des, v, schemas); err != nil {
