@@ -91,7 +91,7 @@ drift: $(MIGRATE)
 # BENCH_FLAGS='-duration 2s -rounds 1'.
 # Then `bench pool`: statement modes prepared/unnamed/SET LOCAL, direct
 # and through PgBouncer, and the scale curve of 1, 2 and 4 API processes
-# (about five minutes; needs pgbouncer). Flags through BENCH_POOL_FLAGS.
+# (about six minutes; needs pgbouncer). Flags through BENCH_POOL_FLAGS.
 bench: build
 	$(BIN)/bench -api $(BIN)/api $(BENCH_FLAGS)
 	$(BIN)/bench pool -api $(BIN)/api $(BENCH_POOL_FLAGS)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tasks/internal/api"
+	"tasks/internal/devdb"
 	"tasks/internal/pgbouncer"
 )
 
@@ -633,5 +634,109 @@ func TestPreparedBehindPoolerSaysWhatToSet(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "set DB_STATEMENTS=unnamed") {
 		t.Fatalf("the log does not say to set DB_STATEMENTS=unnamed:\n%s", log.String())
+	}
+}
+
+// TestDatabaseOutageBehindPooler restarts PostgreSQL behind PgBouncer
+// under a steady load on an instance with DB_STATEMENTS=unnamed, as
+// TestDatabaseOutage does on a direct connection, and expects the same:
+// only 200, 201 and 503 while it is down (PgBouncer hands out server
+// connections that died with the server, and reconnects), recovery
+// without help, every 201 in the database and no failed create leaving
+// a row.
+func TestDatabaseOutageBehindPooler(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a database server")
+	}
+	if _, err := pgbouncer.Binary(); errors.Is(err, pgbouncer.ErrNoBinary) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skipf("%v (the pooler tests run in CI, where .ci/run installs it)", err)
+	}
+	if cluster.Server() == nil {
+		t.Skip("needs the throwaway server's binaries (TEST_DATABASE_URL is set)")
+	}
+	ctx := context.Background()
+	srv, dbURL, err := devdb.Start(ctx, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	b, err := pgbouncer.Start(ctx, dbURL, pgbouncer.WithPoolSize(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	pooled, err := b.Through(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const requestTimeout = 2 * time.Second
+	base, _, _ := startRun(t, map[string]string{
+		"DATABASE_URL": pooled, "DB_STATEMENTS": "unnamed", "DB_MAX_CONNS": "8", "REQUEST_TIMEOUT": requestTimeout.String(),
+	})
+	waitReady(t, base)
+
+	stop := make(chan struct{})
+	load := runLoad(t, base, 8, stop)
+	time.Sleep(700 * time.Millisecond)
+	if err := srv.Restart(ctx, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	before := len(load.createdSnapshot())
+	deadline := time.Now().Add(20 * time.Second)
+	for len(load.createdSnapshot()) < before+20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the service did not recover after the database came back behind PgBouncer\n%s", b.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	<-load.done
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("statuses %v; creates answered 201: %d, failed: %d; slowest %s",
+		load.statuses, len(load.created), len(load.failed), load.slowest.Round(time.Millisecond))
+	for status := range load.statuses {
+		if status != 200 && status != 201 && status != 503 {
+			t.Errorf("status %d under outage behind the pooler: only 200, 201 and 503 are acceptable", status)
+		}
+	}
+	if load.statuses[503] == 0 {
+		t.Error("the outage was not visible: no 503")
+	}
+	if load.slowest > requestTimeout+time.Second {
+		t.Errorf("a request took %s: requests must fail fast behind the pooler too, not wait past the %s request timeout", load.slowest, requestTimeout)
+	}
+	if load.transport > 0 {
+		t.Errorf("%d requests got no HTTP answer", load.transport)
+	}
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT id, title FROM tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	inDB := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var title string
+		rows.Scan(&id, &title)
+		inDB[title] = id
+	}
+	for title, id := range load.created {
+		if inDB[title] != id {
+			t.Errorf("create %q answered 201 (id %d) is not in the database", title, id)
+		}
+	}
+	for _, title := range load.failed {
+		if _, ok := inDB[title]; ok {
+			t.Errorf("create %q was answered with an error but left a row", title)
+		}
 	}
 }
