@@ -46,6 +46,10 @@ func TestScenarioFiles(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no scenario files")
 	}
+	// One dev database for every scenario: a diff only connects to it to
+	// make its scratch databases on the server, so an empty database per
+	// scenario was a CREATE DATABASE spent on nothing.
+	dev := cluster.Empty(t)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txtar")
 		t.Run(name, func(t *testing.T) {
@@ -54,7 +58,7 @@ func TestScenarioFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc.path = f
+			sc.path, sc.dev = f, dev
 			sc.run(t)
 		})
 	}
@@ -67,6 +71,7 @@ type fileScenario struct {
 	path                         string
 	diffHCL                      string
 	wantMore                     []string // want.2.sql, want.3.sql…
+	dev                          string   // the dev database's URL
 }
 
 var update = flag.Bool("update", false, "write produced migrations into the scenario files' want.sql")
@@ -139,7 +144,7 @@ func (sc *fileScenario) sources() []atlasconf.Source {
 
 func (sc *fileScenario) run(t *testing.T) {
 	ctx := context.Background()
-	dev := cluster.Empty(t)
+	dev := sc.dev
 	work := t.TempDir()
 	dirPath := filepath.Join(work, "migrations")
 	if err := os.Mkdir(dirPath, 0o755); err != nil {
