@@ -1,0 +1,121 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// A statement that fails on the rows of its table (a unique index over
+// duplicates, a constraint validated over rows that break it) is not
+// wrong: the data is. Online plans make such a failure leave something
+// behind that a plain plan would have rolled back: an INVALID index
+// that every write still maintains, or a constraint added NOT VALID
+// that PostgreSQL already enforces on every INSERT and on every UPDATE
+// of a row, so that updates of the offending rows fail from then on.
+// dataHint says so, with the row PostgreSQL named and the ways out.
+
+// dataHint is the way out after a statement that failed on the rows of
+// its table; "" for any other failure.
+func dataHint(ctx context.Context, db *sql.DB, se *StmtError) string {
+	var pe *pq.Error
+	if !errors.As(se.Err, &pe) {
+		return ""
+	}
+	if !dataCode(string(pe.Code)) {
+		return ""
+	}
+	var b strings.Builder
+	if pe.Detail != "" {
+		fmt.Fprintf(&b, "PostgreSQL: %s\n", pe.Detail)
+	}
+	if _, conc := parseConcurrentIndex(se.Stmt); se.Applied == 0 && !conc {
+		fmt.Fprintf(&b, "Nothing of %s was applied. ", se.File)
+	}
+	b.WriteString("The statement is not wrong: rows of the table break it. ")
+	resume := fmt.Sprintf("%s runs the file again", quote(cmdMigrate))
+	if se.Applied > 0 {
+		resume = fmt.Sprintf("%s resumes at statement %d (its first %d stay applied: the file runs without a transaction)",
+			quote(cmdMigrate), se.Applied+1, se.Applied)
+	}
+	if ci, ok := parseConcurrentIndex(se.Stmt); ok {
+		fmt.Fprintf(&b, "The failed build left index %q INVALID: queries do not use it, but every write to the table "+
+			"still maintains it. Fix the rows (or the schema, with a new migration), then %s; it drops the INVALID index "+
+			"and builds it again. To be rid of it meanwhile: DROP INDEX CONCURRENTLY %s;", ci.name, resume, quoteIdent(ci.name))
+		return b.String()
+	}
+	if con := validatedConstraint(se.Stmt); con != "" && pe.Table != "" {
+		table := quoteIdent(pe.Table)
+		if pe.Schema != "" {
+			table = quoteIdent(pe.Schema) + "." + table
+		}
+		def := constraintDef(ctx, db, table, con)
+		fmt.Fprintf(&b, "Constraint %q stays on table %s NOT VALID: PostgreSQL checks it on every INSERT and on every "+
+			"UPDATE of a row, so updates of the rows that break it fail from now on.", con, table)
+		if expr, ok := strings.CutPrefix(def, "CHECK "); ok {
+			expr = strings.TrimSuffix(expr, " NOT VALID")
+			fmt.Fprintf(&b, " The rows: SELECT * FROM %s WHERE NOT %s;", table, expr)
+		}
+		fmt.Fprintf(&b, "\nFix those rows, then %s. To let their updates through until then, drop the constraint "+
+			"(ALTER TABLE %s DROP CONSTRAINT %s;) and, before %s, add it back as it was", resume, table, quoteIdent(con), quote(cmdMigrate))
+		if def != "" {
+			fmt.Fprintf(&b, " (ALTER TABLE %s ADD CONSTRAINT %s %s;)", table, quoteIdent(con), def)
+		}
+		b.WriteString(".")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "Fix the rows (or the schema, with a new migration), then %s.", resume)
+	return b.String()
+}
+
+// validatedConstraint is the constraint of ALTER TABLE … VALIDATE
+// CONSTRAINT name, folded as PostgreSQL folds it; "" for any other
+// statement.
+func validatedConstraint(s string) string {
+	ws := words(s)
+	n := len(ws)
+	for n > 0 && ws[n-1].is(";") {
+		n--
+	}
+	if n < 5 || !ws[0].is("alter") || !ws[1].is("table") || !ws[n-3].is("validate") || !ws[n-2].is("constraint") {
+		return ""
+	}
+	return ws[n-1].text
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// constraintDef is pg_get_constraintdef of constraint con of table; ""
+// when it cannot be read.
+func constraintDef(ctx context.Context, db *sql.DB, table, con string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	var def string
+	if err := db.QueryRowContext(ctx, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
+		table, con).Scan(&def); err != nil {
+		return ""
+	}
+	return def
+}
+
+// dataCode reports whether a SQLSTATE says rows break the statement:
+// unique, check, foreign key, not null or exclusion violation.
+func dataCode(code string) bool {
+	switch code {
+	case "23505", "23514", "23503", "23502", "23P01":
+		return true
+	}
+	return false
+}
+
+// dataError reports whether an error recorded in the revision table
+// (lib/pq's message, which ends with the SQLSTATE) is one of dataCode's.
+func dataError(msg string) bool {
+	i := strings.LastIndex(msg, "(")
+	return i >= 0 && strings.HasSuffix(msg, ")") && dataCode(msg[i+1:len(msg)-1])
+}
