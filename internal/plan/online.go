@@ -89,6 +89,7 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		validate []string
 		notNull  []*schema.ModifyColumn
 		indexes  []onlineIndex // unique constraints and primary key
+		swap     []schema.Change // changed indexes: build, drop, rename
 		changed  bool
 	)
 	notValid := func(extra []schema.Clause) []schema.Clause {
@@ -114,14 +115,24 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 				changed = true
 			}
 		case *schema.ModifyIndex:
-			// A plain index rebuilt: dropped and built again concurrently
-			// (Atlas's differ marks only added and dropped ones).
+			// A plain index rebuilt concurrently (Atlas's differ marks
+			// only added and dropped ones): the new one is built under a
+			// name of its own before the old one goes, then takes its
+			// name, so that queries never run without an index for as
+			// long as the build takes.
 			_, fu := uniqueConstraint(c.From)
 			_, tu := uniqueConstraint(c.To)
 			if !fu && !tu && !isExclusion(c.From) && !isExclusion(c.To) && o.ConcurrentCreate && o.ConcurrentDrop &&
 				c.Change&^schema.ChangeComment != schema.NoChange {
-				keep = append(keep, &schema.DropIndex{I: c.From, Extra: []schema.Clause{&postgres.Concurrently{}}},
-					&schema.AddIndex{I: c.To, Extra: []schema.Clause{&postgres.Concurrently{}}})
+				conc := []schema.Clause{&postgres.Concurrently{}}
+				if c.From.Name != c.To.Name || c.To.Name == "" {
+					keep = append(keep, &schema.DropIndex{I: c.From, Extra: conc}, &schema.AddIndex{I: c.To, Extra: conc})
+				} else {
+					tmp := *c.To
+					tmp.Name = p.tempIndexName(t, c.To.Name)
+					swap = append(swap, &schema.AddIndex{I: &tmp, Extra: conc}, &schema.DropIndex{I: c.From, Extra: conc},
+						&schema.RenameIndex{From: &tmp, To: c.To})
+				}
 				changed = true
 				continue
 			}
@@ -182,6 +193,15 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 	var out []*migrate.Change
 	if len(keep) > 0 {
 		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: keep})
+		if err != nil {
+			return err
+		}
+		out = append(out, cs...)
+	}
+	for _, c := range swap {
+		// One statement at a time: Atlas's planner orders the changes
+		// of one ALTER by kind, dropping indexes before creating them.
+		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: []schema.Change{c}})
 		if err != nil {
 			return err
 		}
@@ -320,6 +340,44 @@ func (p *planner) tempCheckName(t *schema.Table, col string) string {
 		name = trunc(base, 63-len(suffix)) + suffix
 	}
 	return name
+}
+
+// tempIndexName names the new build of a changed index until the old
+// one is dropped: a name no index or constraint of the table's schema
+// uses, before or after the change.
+func (p *planner) tempIndexName(t *schema.Table, name string) string {
+	taken := map[string]bool{}
+	for _, r := range []*schema.Realm{p.in.From, p.in.To} {
+		if r == nil {
+			continue
+		}
+		for _, s := range r.Schemas {
+			if s.Name != schemaName(t) {
+				continue
+			}
+			for _, tt := range s.Tables {
+				taken[tt.Name] = true
+				for _, i := range tt.Indexes {
+					taken[i.Name] = true
+				}
+				for _, a := range tt.Attrs {
+					if c, ok := a.(*schema.Check); ok {
+						taken[c.Name] = true
+					}
+				}
+				for _, f := range tt.ForeignKeys {
+					taken[f.Symbol] = true
+				}
+			}
+		}
+	}
+	base := trunc(name, 63-len("_new")) + "_new"
+	tmp := base
+	for i := 2; taken[tmp]; i++ {
+		suffix := fmt.Sprintf("%d", i)
+		tmp = trunc(base, 63-len(suffix)) + suffix
+	}
+	return tmp
 }
 
 func trunc(s string, n int) string {
