@@ -88,7 +88,7 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		keep     []schema.Change
 		validate []string
 		notNull  []*schema.ModifyColumn
-		indexes  []onlineIndex // unique constraints and primary key
+		indexes  []onlineIndex   // unique constraints and primary key
 		swap     []schema.Change // changed indexes: build, drop, rename
 		changed  bool
 	)
