@@ -30,6 +30,14 @@ func dataHint(ctx context.Context, db *sql.DB, se *StmtError) string {
 	if !dataCode(string(pe.Code)) {
 		return ""
 	}
+	if pe.Code == "23502" && strings.Contains(strings.ToUpper(se.Stmt), " ADD COLUMN ") {
+		// The rows are not at fault: a column added NOT NULL gets NULL
+		// in every one of them unless the statement gives a default.
+		return fmt.Sprintf("Nothing of %s was applied. A column added NOT NULL needs a default for the rows the table "+
+			"already has: give the field one (Ent: .Default(…)) or make it optional, delete %s, run %s, %s and %s; "+
+			"or add DEFAULT … to the statement, run %s, then %s.",
+			se.File, se.File, quote(cmdHash), quote("make diff name=…"), quote(cmdMigrate), quote(cmdHash), quote(cmdMigrate))
+	}
 	var b strings.Builder
 	if pe.Detail != "" {
 		fmt.Fprintf(&b, "PostgreSQL: %s\n", pe.Detail)

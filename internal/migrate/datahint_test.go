@@ -141,3 +141,32 @@ func TestInterruptedFirstStatementStatus(t *testing.T) {
 		t.Fatalf("apply after the stop: %v", err)
 	}
 }
+
+// A column added NOT NULL without a default to a table with rows fails
+// because of the statement, not the rows: the hint says to give it a
+// default, not to fix the rows.
+func TestNotNullColumnWithoutDefaultHint(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, cluster.Empty(t))
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
+		"2_kind.sql": "SET lock_timeout = '500ms';\nALTER TABLE \"t\" ADD COLUMN \"kind\" character varying NOT NULL;\n",
+	})
+	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{})
+	if pq.As(err, pqerror.NotNullViolation) == nil {
+		t.Fatalf("err = %v; want not_null_violation", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"Nothing of 2_kind.sql was applied. A column added NOT NULL needs a default",
+		"Ent: .Default(…)",
+		"add DEFAULT … to the statement, run 'make hash', then 'make migrate'",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "rows of the table break it") {
+		t.Errorf("error blames the rows:\n%s", msg)
+	}
+}
