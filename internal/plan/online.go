@@ -90,6 +90,7 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		notNull  []*schema.ModifyColumn
 		indexes  []onlineIndex   // unique constraints and primary key
 		swap     []schema.Change // changed indexes: build, drop, rename
+		drops    []*schema.DropIndex
 		changed  bool
 	)
 	notValid := func(extra []schema.Clause) []schema.Clause {
@@ -113,6 +114,10 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 			if _, u := uniqueConstraint(c.I); !u && !isExclusion(c.I) && o.ConcurrentDrop && !concurrent(c.Extra) {
 				c.Extra = append(c.Extra, &postgres.Concurrently{})
 				changed = true
+			}
+			if concurrent(c.Extra) {
+				drops = append(drops, c)
+				continue
 			}
 		case *schema.ModifyIndex:
 			// A plain index rebuilt concurrently (Atlas's differ marks
@@ -187,12 +192,50 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		}
 		keep = append(keep, a.top)
 	}
+	// An index replaced by another one of a new name (Ent names indexes
+	// by their columns) is dropped after the new one is built, so that
+	// queries keep an index meanwhile: Atlas's planner drops first. Not
+	// when a dropped column or a new index of the same name needs the
+	// drop first.
+	late, adds := len(drops) > 0, false
+	for _, c := range keep {
+		switch c := c.(type) {
+		case *schema.DropColumn:
+			late = false
+		case *schema.AddIndex:
+			adds = true
+			for _, d := range drops {
+				if d.I.Name == c.I.Name {
+					late = false
+				}
+			}
+		}
+	}
+	if late = late && adds; late {
+		changed = true
+	} else {
+		for _, d := range drops {
+			keep = append(keep, d)
+		}
+		drops = nil
+	}
 	if !changed {
 		return nil
 	}
 	var out []*migrate.Change
 	if len(keep) > 0 {
 		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: keep})
+		if err != nil {
+			return err
+		}
+		out = append(out, cs...)
+	}
+	if len(drops) > 0 {
+		ds := make([]schema.Change, len(drops))
+		for i, d := range drops {
+			ds[i] = d
+		}
+		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: ds})
 		if err != nil {
 			return err
 		}
