@@ -2,8 +2,10 @@ package migrate_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -168,5 +170,51 @@ func TestNotNullColumnWithoutDefaultHint(t *testing.T) {
 	}
 	if strings.Contains(msg, "rows of the table break it") {
 		t.Errorf("error blames the rows:\n%s", msg)
+	}
+}
+
+// A concurrent index build behind an open transaction waits for it, and
+// apply would seem stuck: it names the session it waits for, and how to
+// end it, until the transaction ends and the build finishes.
+func TestConcurrentWaitNamesTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	url := cluster.Empty(t)
+	db := open(t, url)
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE t (id int);\n",
+		"2_idx.sql":  "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY \"t_id\" ON \"t\" (\"id\");\n",
+	})
+	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// A REPEATABLE READ transaction keeps its snapshot while idle: the
+	// build waits for it (a READ COMMITTED one idle between statements
+	// holds no snapshot, and the build goes on).
+	tx, err := open(t, url).BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("SELECT count(*) FROM t"); err != nil {
+		t.Fatal(err)
+	}
+	end := func() { tx.Rollback() }
+	t.Cleanup(end)
+	out := &onLine{marker: "waiting", fn: func() { go func() { time.Sleep(300 * time.Millisecond); end() }() }}
+	opts := migrate.WithWaitNotice(migrate.Options{Out: out}, 200*time.Millisecond)
+	if _, err := migrate.Apply(ctx, db, dir, 0, opts); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Logf("apply's output:\n%s", out.String())
+	for _, want := range []string{
+		"    -- waiting ",
+		" for older transactions to end (CONCURRENTLY must; reads and writes go on): pid ",
+		"(idle in transaction, transaction open ",
+		"SELECT count(*) FROM t",
+		"end them (SELECT pg_terminate_backend(pid)) to go on sooner\n",
+		"  -- ok (",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
