@@ -52,9 +52,15 @@ func dataHint(ctx context.Context, db *sql.DB, se *StmtError) string {
 			quote(cmdMigrate), se.Applied+1, se.Applied)
 	}
 	if ci, ok := parseConcurrentIndex(se.Stmt); ok {
-		fmt.Fprintf(&b, "The failed build left index %q INVALID: queries do not use it, but every write to the table "+
-			"still maintains it. Fix the rows (or the schema, with a new migration), then %s; it drops the INVALID index "+
-			"and builds it again. To be rid of it meanwhile: DROP INDEX CONCURRENTLY %s;", ci.name, resume, quoteIdent(ci.name))
+		fmt.Fprintf(&b, "The failed build left index %q INVALID: queries do not use it", ci.name)
+		switch ready, ok := indexReady(ctx, db, ci); {
+		case ok && ready:
+			b.WriteString(", but every write to the table maintains it (and one that would duplicate its key is refused)")
+		case ok:
+			b.WriteString(" and writes do not maintain it: it only holds its name")
+		}
+		fmt.Fprintf(&b, ". Fix the rows (or the schema, with a new migration), then %s; it drops the INVALID index "+
+			"and builds it again. To be rid of it meanwhile: DROP INDEX CONCURRENTLY %s;", resume, quoteIdent(ci.name))
 		return b.String()
 	}
 	if con := validatedConstraint(se.Stmt); con != "" && pe.Table != "" {
@@ -126,4 +132,17 @@ func dataCode(code string) bool {
 func dataError(msg string) bool {
 	i := strings.LastIndex(msg, "(")
 	return i >= 0 && strings.HasSuffix(msg, ")") && dataCode(msg[i+1:len(msg)-1])
+}
+
+// indexReady reports whether the index a failed concurrent build left is
+// ready (pg_index.indisready: writes maintain it); ok is false when it
+// cannot be read.
+func indexReady(ctx context.Context, db *sql.DB, ci concurrentIndex) (ready, ok bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err := db.QueryRowContext(ctx, `
+SELECT i.indisready FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
+		ci.name, ci.table).Scan(&ready)
+	return ready, err == nil
 }
