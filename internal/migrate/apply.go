@@ -112,6 +112,11 @@ type StmtError struct {
 	Applied int
 	// Next says how to recover.
 	Next string
+	// Undone is the constraint apply dropped again after its VALIDATE
+	// failed on rows (see undoNotValid); "" if none.
+	Undone string
+	// UndoneStmt is the statement that had added Undone.
+	UndoneStmt string
 }
 
 func (e *StmtError) Error() string {
@@ -333,6 +338,12 @@ func (r *runner) attempt(ctx context.Context, f amigrate.File, mode string) (n, 
 		n, err = r.exec(ctx, conn, f)
 		if err != nil {
 			applied, err = r.afterAutocommitFailure(ctx, f, err)
+			var con string
+			if applied, con = r.undoNotValid(ctx, f, err, applied); con != "" {
+				var se *StmtError
+				errors.As(err, &se)
+				se.Undone = con
+			}
 		}
 		return n, applied, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
 )
 
@@ -67,6 +68,15 @@ func dataHint(ctx context.Context, db *sql.DB, se *StmtError) string {
 		table := quoteIdent(pe.Table)
 		if pe.Schema != "" {
 			table = quoteIdent(pe.Schema) + "." + table
+		}
+		if se.Undone == con {
+			fmt.Fprintf(&b, "Constraint %q, added NOT VALID by the statement before, was dropped again: PostgreSQL would have "+
+				"refused every INSERT or UPDATE of the rows that break it.", con)
+			if expr := checkExpr(se.UndoneStmt); expr != "" {
+				fmt.Fprintf(&b, " The rows: SELECT * FROM %s WHERE NOT %s;", table, expr)
+			}
+			fmt.Fprintf(&b, "\nFix them, then %s: it adds the constraint again and validates it.", resume)
+			return b.String()
 		}
 		def := constraintDef(ctx, db, table, con)
 		fmt.Fprintf(&b, "Constraint %q stays on table %s NOT VALID: PostgreSQL checks it on every INSERT and on every "+
@@ -145,4 +155,154 @@ SELECT i.indisready FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
 		ci.name, ci.table).Scan(&ready)
 	return ready, err == nil
+}
+
+// undoNotValid takes back the constraint a failed VALIDATE CONSTRAINT
+// leaves when the statement just before it, in the same txmode-none
+// file, added that constraint NOT VALID (the online SET NOT NULL, or a
+// hand-written pair): PostgreSQL already enforces it on every INSERT and
+// UPDATE, so rows that break it, and the writers that still write such
+// rows, would fail until someone noticed, where a plain plan would have
+// left the table as it was. The constraint is dropped and the revision
+// moved back one statement, so that the next run adds it again and
+// validates. It returns the statements that stay applied, and the
+// constraint it dropped ("" when it did nothing).
+func (r *runner) undoNotValid(ctx context.Context, f amigrate.File, err error, applied int) (int, string) {
+	var se *StmtError
+	var pe *pq.Error
+	if !errors.As(err, &se) || !errors.As(se.Err, &pe) || !dataCode(string(pe.Code)) || applied < 1 || se.Index != applied+1 {
+		return applied, ""
+	}
+	con := validatedConstraint(se.Stmt)
+	table, ok := alteredTable(se.Stmt)
+	if con == "" || !ok {
+		return applied, ""
+	}
+	stmts, serr := amigrate.Stmts(string(f.Bytes()))
+	if serr != nil || len(stmts) < applied {
+		return applied, ""
+	}
+	if added, t := notValidAdd(stmts[applied-1].Text); added != con || t != table {
+		return applied, ""
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	drop := "ALTER TABLE " + table + " DROP CONSTRAINT " + quoteIdent(con)
+	tx, terr := r.db.BeginTx(ctx, nil)
+	if terr != nil {
+		return applied, ""
+	}
+	defer tx.Rollback()
+	// As short a wait for the table's lock as the file's own statements.
+	if _, terr := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '2s'"); terr != nil {
+		return applied, ""
+	}
+	if _, terr := tx.ExecContext(ctx, drop); terr != nil {
+		fmt.Fprintf(r.out, "  -- could not drop constraint %q again (%v): it stays NOT VALID\n", con, terr)
+		return applied, ""
+	}
+	store := &revisions{db: tx, schema: r.schema}
+	rev, rerr := store.ReadRevision(ctx, f.Version())
+	if rerr != nil || rev.Applied != applied {
+		return applied, ""
+	}
+	rev.Applied--
+	if len(rev.PartialHashes) > rev.Applied {
+		rev.PartialHashes = rev.PartialHashes[:rev.Applied]
+	}
+	if rev.Applied == 0 {
+		// Nothing of the file is left: no row, as after any failure
+		// that left nothing applied.
+		rerr = store.DeleteRevision(ctx, f.Version())
+	} else {
+		rerr = store.WriteRevision(ctx, rev)
+	}
+	if rerr != nil {
+		return applied, ""
+	}
+	if tx.Commit() != nil {
+		return applied, ""
+	}
+	fmt.Fprintf(r.out, "    -> %s;   (statement %d undone: its NOT VALID constraint would refuse writes of the rows that break it)\n",
+		drop, applied)
+	se.UndoneStmt = stmts[applied-1].Text
+	return applied - 1, con
+}
+
+// checkExpr is the parenthesized expression of ALTER TABLE … ADD
+// CONSTRAINT … CHECK (expr) NOT VALID; "" for any other statement.
+func checkExpr(s string) string {
+	ws := words(s)
+	for i, w := range ws {
+		if !w.is("check") || i+1 >= len(ws) || !ws[i+1].is("(") {
+			continue
+		}
+		depth := 0
+		for _, v := range ws[i+1:] {
+			switch {
+			case v.is("("):
+				depth++
+			case v.is(")"):
+				if depth--; depth == 0 {
+					return s[ws[i+1].start:v.end]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// alteredTable is the table of ALTER TABLE <table> …, as written.
+func alteredTable(s string) (string, bool) {
+	ws := words(s)
+	if len(ws) < 4 || !ws[0].is("alter") || !ws[1].is("table") {
+		return "", false
+	}
+	i := 2
+	if ws[i].is("only") {
+		return "", false
+	}
+	// The name ends at the first keyword after it: a name is at most
+	// schema . table, each one word.
+	end := i + 1
+	if end+1 < len(ws) && ws[end].is(".") {
+		end += 2
+	}
+	if end >= len(ws) {
+		return "", false
+	}
+	return strings.TrimSpace(s[ws[i].start:ws[end].start]), true
+}
+
+// notValidAdd is the constraint and table of ALTER TABLE <table> ADD
+// CONSTRAINT <name> … NOT VALID with no other action; "" otherwise.
+func notValidAdd(s string) (con, table string) {
+	table, ok := alteredTable(s)
+	if !ok {
+		return "", ""
+	}
+	ws := words(s)
+	n := len(ws)
+	for n > 0 && ws[n-1].is(";") {
+		n--
+	}
+	i := 3
+	if i < n && ws[i].is(".") {
+		i += 2
+	}
+	if i+2 >= n || !ws[i].is("add") || !ws[i+1].is("constraint") || !ws[n-2].is("not") || !ws[n-1].is("valid") {
+		return "", ""
+	}
+	depth := 0
+	for _, w := range ws[i:n] {
+		switch {
+		case w.is("("):
+			depth++
+		case w.is(")"):
+			depth--
+		case w.is(",") && depth == 0:
+			return "", "" // another action
+		}
+	}
+	return ws[i+2].text, table
 }

@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"strings"
@@ -44,11 +45,13 @@ func TestDuplicateRowsHint(t *testing.T) {
 	}
 }
 
-// An online SET NOT NULL whose VALIDATE finds NULLs leaves its NOT VALID
-// check in place, and PostgreSQL then refuses every update of those rows.
-// The error says so, lists the rows' query and how to let writes through
-// meanwhile; each command it gives works.
-func TestValidateFailureHint(t *testing.T) {
+// An online SET NOT NULL whose VALIDATE finds NULLs would leave its NOT
+// VALID check in place, and PostgreSQL would then refuse every update of
+// those rows (and every insert of the writers that still write NULL):
+// apply drops it again and moves the revision back one statement, the
+// error says so, and once the rows are fixed the next run adds the check
+// again and finishes.
+func TestValidateFailureUndoesNotValid(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, cluster.Empty(t))
 	dir := newDir(t, map[string]string{
@@ -59,56 +62,87 @@ func TestValidateFailureHint(t *testing.T) {
 			"ALTER TABLE \"t\" ALTER COLUMN \"p\" SET NOT NULL;\n" +
 			"ALTER TABLE \"t\" DROP CONSTRAINT \"t_p_nn_check\";\n",
 	})
-	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{})
+	var out bytes.Buffer
+	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out})
 	if pq.As(err, pqerror.CheckViolation) == nil {
 		t.Fatalf("err = %v; want check_violation", err)
 	}
-	// What the hint warns of: an update of the NULL row now fails.
-	if _, uerr := db.Exec("UPDATE t SET id = 10 WHERE id = 1"); pq.As(uerr, pqerror.CheckViolation) == nil {
-		t.Fatalf("update of the NULL row: %v; want check_violation", uerr)
+	if _, uerr := db.Exec("UPDATE t SET id = 10 WHERE id = 1"); uerr != nil {
+		t.Fatalf("update of the NULL row after the failed VALIDATE: %v; want it to go through", uerr)
+	}
+	if _, uerr := db.Exec("INSERT INTO t VALUES (3, NULL)"); uerr != nil {
+		t.Fatalf("insert of a NULL after the failed VALIDATE: %v; want it to go through", uerr)
+	}
+	if want := `    -> ALTER TABLE "t" DROP CONSTRAINT "t_p_nn_check";   (statement 2 undone`; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
 	}
 	msg := err.Error()
 	for _, want := range []string{
 		"The statement is not wrong: rows of the table break it.",
-		`Constraint "t_p_nn_check" stays on table "public"."t" NOT VALID`,
-		"updates of the rows that break it fail from now on",
-		`The rows: SELECT * FROM "public"."t" WHERE NOT ((p IS NOT NULL));`,
-		"'make migrate' resumes at statement 3 (its first 2 stay applied",
-		`ALTER TABLE "public"."t" DROP CONSTRAINT "t_p_nn_check";`,
-		`ALTER TABLE "public"."t" ADD CONSTRAINT "t_p_nn_check" CHECK ((p IS NOT NULL)) NOT VALID;`,
+		`Constraint "t_p_nn_check", added NOT VALID by the statement before, was dropped again`,
+		"'make migrate' resumes at statement 2 (its first 1 stay applied",
+		`The rows: SELECT * FROM "public"."t" WHERE NOT ("p" IS NOT NULL);`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
 	}
-	if strings.Contains(msg, "Fix statement") {
-		t.Errorf("error sends the user to the statement:\n%s", msg)
+	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 5 {
+		t.Fatalf("revision after the undo = %+v; want 1 of 5 applied", r)
 	}
 	st, err := migrate.Status(ctx, db, dir, migrate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "statement 3 of 2_nn.sql failed on rows of its table that break it: the file needs no fix."; !strings.Contains(st.Hint, want) {
+	if want := "statement 2 of 2_nn.sql failed on rows of its table that break it: the file needs no fix."; !strings.Contains(st.Hint, want) {
 		t.Errorf("status hint = %q; want it to contain %q", st.Hint, want)
 	}
-	// The query it gives finds the row; the drop lets the update through;
-	// the add puts the check back as it was, and the resumed file then
-	// finishes once the row is fixed.
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM "public"."t" WHERE NOT ((p IS NOT NULL))`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("rows query: n = %d, err = %v; want 1", n, err)
+	if _, err := db.Exec("UPDATE t SET p = 0 WHERE p IS NULL"); err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range []string{
-		`ALTER TABLE "public"."t" DROP CONSTRAINT "t_p_nn_check"`,
-		"UPDATE t SET p = 0 WHERE p IS NULL",
-		`ALTER TABLE "public"."t" ADD CONSTRAINT "t_p_nn_check" CHECK ((p IS NOT NULL)) NOT VALID`,
+	out.Reset()
+	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out}); err != nil {
+		t.Fatalf("resumed apply: %v\n%s", err, out.String())
+	}
+	var nullable string
+	if err := db.QueryRow("SELECT is_nullable FROM information_schema.columns WHERE table_name = 't' AND column_name = 'p'").Scan(&nullable); err != nil || nullable != "NO" {
+		t.Fatalf("p nullable = %q, %v; want NO", nullable, err)
+	}
+}
+
+// A constraint added NOT VALID in an earlier, transactional file is the
+// one the schema declares: a VALIDATE that fails on rows leaves it, and
+// the error says what it does to writes and how to let them through.
+func TestValidateFailureKeepsDeclaredConstraint(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, cluster.Empty(t))
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE t (id int, p bigint);\nINSERT INTO t VALUES (1, -1), (2, 5);\n",
+		"2_chk.sql":  "ALTER TABLE \"t\" ADD CONSTRAINT \"t_p_check\" CHECK (p >= 0) NOT VALID;\n",
+		"3_val.sql":  "-- atlas:txmode none\n\nALTER TABLE \"t\" VALIDATE CONSTRAINT \"t_p_check\";\n",
+	})
+	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{})
+	if pq.As(err, pqerror.CheckViolation) == nil {
+		t.Fatalf("err = %v; want check_violation", err)
+	}
+	if _, uerr := db.Exec("UPDATE t SET id = 10 WHERE id = 1"); pq.As(uerr, pqerror.CheckViolation) == nil {
+		t.Fatalf("update of the row that breaks the check: %v; want check_violation", uerr)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`Constraint "t_p_check" stays on table "public"."t" NOT VALID`,
+		`The rows: SELECT * FROM "public"."t" WHERE NOT ((p >= 0));`,
+		"'make migrate' runs the file again",
+		`ALTER TABLE "public"."t" DROP CONSTRAINT "t_p_check";`,
+		`ALTER TABLE "public"."t" ADD CONSTRAINT "t_p_check" CHECK ((p >= 0)) NOT VALID;`,
 	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
 	}
-	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{}); err != nil {
-		t.Fatalf("resumed apply: %v", err)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM "public"."t" WHERE NOT ((p >= 0))`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("rows query: n = %d, err = %v; want 1", n, err)
 	}
 }
 
