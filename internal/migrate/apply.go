@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -61,6 +62,9 @@ type Options struct {
 	// noConnCheck leaves client_connection_check_interval alone (tests
 	// show with it what happens without the check).
 	noConnCheck bool
+	// waitNotice is how long a CONCURRENTLY statement waits for older
+	// transactions before apply names them (default defaultWaitNotice).
+	waitNotice time.Duration
 }
 
 // ApplyReport says what Apply did.
@@ -108,6 +112,11 @@ type StmtError struct {
 	Applied int
 	// Next says how to recover.
 	Next string
+	// Undone is the constraint apply dropped again after its VALIDATE
+	// failed on rows (see undoNotValid); "" if none.
+	Undone string
+	// UndoneStmt is the statement that had added Undone.
+	UndoneStmt string
 }
 
 func (e *StmtError) Error() string {
@@ -183,7 +192,8 @@ func Apply(ctx context.Context, db *sql.DB, dir amigrate.Dir, n int, opts Option
 	fmt.Fprintf(out, " (%d migrations in total):\n\n", len(pending))
 
 	r := &runner{db: db, dir: dir, schema: store.schema, out: out, connCheck: !opts.noConnCheck && supportsConnCheck(ctx, db),
-		retry: retryPolicy{retries: max(opts.LockRetries, 0), delay: opts.LockRetryDelay, maxDelay: opts.LockRetryMaxDelay}}
+		waitNotice: cmp.Or(opts.waitNotice, defaultWaitNotice),
+		retry:      retryPolicy{retries: max(opts.LockRetries, 0), delay: opts.LockRetryDelay, maxDelay: opts.LockRetryMaxDelay}}
 	if opts.TxMode == TxModeAll {
 		err = r.all(ctx, pending, rep)
 	} else {
@@ -270,7 +280,9 @@ type runner struct {
 	schema    string
 	out       io.Writer
 	connCheck bool // the server has client_connection_check_interval
-	retry     retryPolicy
+	// waitNotice: see Options.waitNotice.
+	waitNotice time.Duration
+	retry      retryPolicy
 }
 
 // each runs the files one by one, each in its own transaction unless the
@@ -326,6 +338,12 @@ func (r *runner) attempt(ctx context.Context, f amigrate.File, mode string) (n, 
 		n, err = r.exec(ctx, conn, f)
 		if err != nil {
 			applied, err = r.afterAutocommitFailure(ctx, f, err)
+			var con string
+			if applied, con = r.undoNotValid(ctx, f, err, applied); con != "" {
+				var se *StmtError
+				errors.As(err, &se)
+				se.Undone = con
+			}
 		}
 		return n, applied, err
 	}
@@ -454,7 +472,7 @@ func (r *runner) exec(ctx context.Context, q queryExecer, f amigrate.File) (int,
 	if err != nil {
 		return 0, err
 	}
-	sd := &stmtDriver{Driver: drv, q: q, out: r.out}
+	sd := &stmtDriver{Driver: drv, q: q, out: r.out, db: r.db, waitNotice: r.waitNotice}
 	// A file resumed on a new session makes its session settings again
 	// (SET lock_timeout above all) before the statements it resumes at.
 	if rev, err := g.ReadRevision(ctx, f.Version()); err == nil && rev.Applied > 0 {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
@@ -131,5 +132,12 @@ var ShellTable = shellTable
 // client_connection_check_interval turned off.
 func WithoutConnectionCheck(o Options) Options {
 	o.noConnCheck = true
+	return o
+}
+
+// WithWaitNotice returns o with apply naming the transactions a
+// CONCURRENTLY statement waits for after d (instead of 10s).
+func WithWaitNotice(o Options, d time.Duration) Options {
+	o.waitNotice = d
 	return o
 }

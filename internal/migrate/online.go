@@ -53,6 +53,10 @@ const (
 	DefaultLockRetryMaxDelay = 30 * time.Second
 )
 
+// defaultWaitNotice is how long a CONCURRENTLY statement waits for
+// older transactions before apply names them, and then again each time.
+const defaultWaitNotice = 10 * time.Second
+
 // connectionCheck is how often the server checks, while a statement
 // runs, that apply's connection is still there (PostgreSQL 14+).
 const connectionCheck = "1s"
@@ -151,6 +155,11 @@ type stmtDriver struct {
 	out    io.Writer
 	replay []string // session settings to make again before the first statement
 	ran    bool
+	// db and waitNotice: a CONCURRENTLY statement still waiting for
+	// older transactions after waitNotice gets the sessions it waits
+	// for named, read through db (its own session is busy).
+	db         *sql.DB
+	waitNotice time.Duration
 }
 
 // ScanStmts splits files as the wrapped driver does, so that statements
@@ -183,7 +192,90 @@ func (d *stmtDriver) ExecContext(ctx context.Context, query string, args ...any)
 		}
 	}
 	printStmt(d.out, query)
+	if d.db != nil && d.waitNotice > 0 && !d.inTx() && isConcurrent(query) {
+		defer d.watchWait(ctx)()
+	}
 	return d.Driver.ExecContext(ctx, query, args...)
+}
+
+// isConcurrent reports whether stmt is CREATE [UNIQUE] INDEX
+// CONCURRENTLY or DROP INDEX CONCURRENTLY.
+func isConcurrent(stmt string) bool {
+	ws := words(stmt)
+	i := 1
+	switch {
+	case len(ws) > 3 && ws[0].is("create"):
+		i = skipWords(ws, 1, "unique")
+	case len(ws) > 3 && ws[0].is("drop"):
+	default:
+		return false
+	}
+	return i+1 < len(ws) && ws[i].is("index") && ws[i+1].is("concurrently")
+}
+
+// watchWait starts watching the session's CONCURRENTLY statement: each
+// time it has waited waitNotice more for older transactions to end (it
+// must, and nothing says so otherwise: reads and writes go on, the apply
+// seems stuck), the sessions it waits for are printed with how to end
+// them. The returned function stops the watch.
+func (d *stmtDriver) watchWait(ctx context.Context) (stop func()) {
+	var pid int64
+	if err := d.q.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		start := time.Now()
+		t := time.NewTicker(d.waitNotice)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if who := waitingFor(ctx, d.db, pid); who != "" {
+				fmt.Fprintf(d.out, "    -- waiting %s for older transactions to end (CONCURRENTLY must; reads and writes go on): %s. "+
+					"Let them finish, or end them (SELECT pg_terminate_backend(pid)) to go on sooner\n",
+					time.Since(start).Round(100*time.Millisecond), who)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
+// waitingFor describes the sessions that backend pid waits for, oldest
+// transaction first; "" when it waits for none.
+func waitingFor(ctx context.Context, db *sql.DB, pid int64) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, `
+SELECT a.pid, coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start)::int, 0),
+  left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 60)
+FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1))
+ORDER BY a.xact_start NULLS LAST LIMIT 3`, pid)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var (
+			p, age       int64
+			state, query string
+		)
+		if rows.Scan(&p, &state, &age, &query) != nil {
+			return ""
+		}
+		parts = append(parts, fmt.Sprintf("pid %d (%s, transaction open %ds: %s)", p, state, age, query))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (d *stmtDriver) inTx() bool {

@@ -187,6 +187,10 @@ func hint(ctx context.Context, db *sql.DB, err error, f amigrate.File, applied, 
 		}
 		return
 	}
+	if h := dataHint(ctx, db, se); h != "" {
+		se.Next = h
+		return
+	}
 	if applied == 0 {
 		se.Next = fmt.Sprintf("Nothing of %s was applied. Fix the statement, run %s, then %s "+
 			"(README: \"When a migration fails\" has the other ways out).", f.Name(), quote(cmdHash), quote(cmdMigrate))

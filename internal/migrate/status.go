@@ -158,6 +158,13 @@ func nextStep(rep *StatusReport, sv *survey, nonLinear *amigrate.HistoryNonLinea
 			return fmt.Sprintf("run %s: it forgets the failed attempt of version %s (its file is gone and none of its "+
 				"statements was applied) and applies %s.", quote(cmdMigrate), f.Version, pendingFiles)
 		}
+		if f.Error == "" {
+			// No error recorded: the run stopped (killed, connection
+			// lost) during the file's first statement, or is running.
+			return fmt.Sprintf("an apply of %s stopped during its first statement and recorded no error (killed or disconnected), "+
+				"or is still running: once no apply runs, %s runs it again (an INVALID index left by a concurrent build is dropped and built again).",
+				f.file.Name(), quote(cmdMigrate))
+		}
 		return fmt.Sprintf("%s failed and none of its statements is applied: fix it (if not done yet), run %s, then %s.",
 			f.file.Name(), quote(cmdHash), quote(cmdMigrate))
 	}
@@ -172,6 +179,11 @@ func nextStep(rep *StatusReport, sv *survey, nonLinear *amigrate.HistoryNonLinea
 			return fmt.Sprintf("statement %d of %s gave up waiting for a lock (lock_timeout): the file needs no fix. "+
 				"Once the session holding the table is done (README: \"When a migration fails\"), %s resumes from it (%s; its first %d stay applied).",
 				rep.Applied+1, last.file.Name(), quote(cmdMigrate), left, rep.Applied)
+		}
+		if dataError(rep.Error) {
+			return fmt.Sprintf("statement %d of %s failed on rows of its table that break it: the file needs no fix. "+
+				"Fix the rows (running %s again shows which, and what the failure left in place), then %s resumes from it (%s; its first %d stay applied).",
+				rep.Applied+1, last.file.Name(), quote(cmdMigrate), quote(cmdMigrate), left, rep.Applied)
 		}
 		return fmt.Sprintf("statement %d of %s failed: fix it, run %s, then %s resumes from it (%s; its first %d stay applied).",
 			rep.Applied+1, last.file.Name(), quote(cmdHash), quote(cmdMigrate), left, rep.Applied)

@@ -88,7 +88,9 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		keep     []schema.Change
 		validate []string
 		notNull  []*schema.ModifyColumn
-		indexes  []onlineIndex // unique constraints and primary key
+		indexes  []onlineIndex   // unique constraints and primary key
+		swap     []schema.Change // changed indexes: build, drop, rename
+		drops    []*schema.DropIndex
 		changed  bool
 	)
 	notValid := func(extra []schema.Clause) []schema.Clause {
@@ -113,15 +115,29 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 				c.Extra = append(c.Extra, &postgres.Concurrently{})
 				changed = true
 			}
+			if concurrent(c.Extra) {
+				drops = append(drops, c)
+				continue
+			}
 		case *schema.ModifyIndex:
-			// A plain index rebuilt: dropped and built again concurrently
-			// (Atlas's differ marks only added and dropped ones).
+			// A plain index rebuilt concurrently (Atlas's differ marks
+			// only added and dropped ones): the new one is built under a
+			// name of its own before the old one goes, then takes its
+			// name, so that queries never run without an index for as
+			// long as the build takes.
 			_, fu := uniqueConstraint(c.From)
 			_, tu := uniqueConstraint(c.To)
 			if !fu && !tu && !isExclusion(c.From) && !isExclusion(c.To) && o.ConcurrentCreate && o.ConcurrentDrop &&
 				c.Change&^schema.ChangeComment != schema.NoChange {
-				keep = append(keep, &schema.DropIndex{I: c.From, Extra: []schema.Clause{&postgres.Concurrently{}}},
-					&schema.AddIndex{I: c.To, Extra: []schema.Clause{&postgres.Concurrently{}}})
+				conc := []schema.Clause{&postgres.Concurrently{}}
+				if c.From.Name != c.To.Name || c.To.Name == "" {
+					keep = append(keep, &schema.DropIndex{I: c.From, Extra: conc}, &schema.AddIndex{I: c.To, Extra: conc})
+				} else {
+					tmp := *c.To
+					tmp.Name = p.tempIndexName(t, c.To.Name)
+					swap = append(swap, &schema.AddIndex{I: &tmp, Extra: conc}, &schema.DropIndex{I: c.From, Extra: conc},
+						&schema.RenameIndex{From: &tmp, To: c.To})
+				}
 				changed = true
 				continue
 			}
@@ -176,12 +192,59 @@ func (p *planner) onlineNode(ctx context.Context, n *node) error {
 		}
 		keep = append(keep, a.top)
 	}
+	// An index replaced by another one of a new name (Ent names indexes
+	// by their columns) is dropped after the new one is built, so that
+	// queries keep an index meanwhile: Atlas's planner drops first. Not
+	// when a dropped column or a new index of the same name needs the
+	// drop first.
+	late, adds := len(drops) > 0, false
+	for _, c := range keep {
+		switch c := c.(type) {
+		case *schema.DropColumn:
+			late = false
+		case *schema.AddIndex:
+			adds = true
+			for _, d := range drops {
+				if d.I.Name == c.I.Name {
+					late = false
+				}
+			}
+		}
+	}
+	if late = late && adds; late {
+		changed = true
+	} else {
+		for _, d := range drops {
+			keep = append(keep, d)
+		}
+		drops = nil
+	}
 	if !changed {
 		return nil
 	}
 	var out []*migrate.Change
 	if len(keep) > 0 {
 		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: keep})
+		if err != nil {
+			return err
+		}
+		out = append(out, cs...)
+	}
+	if len(drops) > 0 {
+		ds := make([]schema.Change, len(drops))
+		for i, d := range drops {
+			ds[i] = d
+		}
+		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: ds})
+		if err != nil {
+			return err
+		}
+		out = append(out, cs...)
+	}
+	for _, c := range swap {
+		// One statement at a time: Atlas's planner orders the changes
+		// of one ALTER by kind, dropping indexes before creating them.
+		cs, err := p.render(ctx, &schema.ModifyTable{T: t, Changes: []schema.Change{c}})
 		if err != nil {
 			return err
 		}
@@ -320,6 +383,44 @@ func (p *planner) tempCheckName(t *schema.Table, col string) string {
 		name = trunc(base, 63-len(suffix)) + suffix
 	}
 	return name
+}
+
+// tempIndexName names the new build of a changed index until the old
+// one is dropped: a name no index or constraint of the table's schema
+// uses, before or after the change.
+func (p *planner) tempIndexName(t *schema.Table, name string) string {
+	taken := map[string]bool{}
+	for _, r := range []*schema.Realm{p.in.From, p.in.To} {
+		if r == nil {
+			continue
+		}
+		for _, s := range r.Schemas {
+			if s.Name != schemaName(t) {
+				continue
+			}
+			for _, tt := range s.Tables {
+				taken[tt.Name] = true
+				for _, i := range tt.Indexes {
+					taken[i.Name] = true
+				}
+				for _, a := range tt.Attrs {
+					if c, ok := a.(*schema.Check); ok {
+						taken[c.Name] = true
+					}
+				}
+				for _, f := range tt.ForeignKeys {
+					taken[f.Symbol] = true
+				}
+			}
+		}
+	}
+	base := trunc(name, 63-len("_new")) + "_new"
+	tmp := base
+	for i := 2; taken[tmp]; i++ {
+		suffix := fmt.Sprintf("%d", i)
+		tmp = trunc(base, 63-len(suffix)) + suffix
+	}
+	return tmp
 }
 
 func trunc(s string, n int) string {
