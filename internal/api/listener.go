@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +20,7 @@ import (
 // server starts), else a new one on addr.
 func listen(getenv func(string) string, addr string) (net.Listener, error) {
 	if getenv("LISTEN_FDS") != "1" || getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
-		return net.Listen("tcp", addr)
+		return plainTCP().Listen(context.Background(), "tcp", addr)
 	}
 	f := os.NewFile(3, "LISTEN_FDS")
 	defer f.Close() // FileListener holds its own copy
@@ -28,6 +29,16 @@ func listen(getenv func(string) string, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: socket activation (LISTEN_FDS): %w", err)
 	}
 	return ln, nil
+}
+
+// plainTCP listens on plain TCP sockets. Go listens with Multipath TCP
+// where the kernel has it, and a Multipath TCP socket takes no socket
+// filter, which quiesce needs to end the lame-duck period without
+// resetting a connection; a client gains nothing from it here.
+func plainTCP() *net.ListenConfig {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return &lc
 }
 
 // connLimit is a listener that keeps at most max connections open, so
@@ -59,6 +70,18 @@ type connLimit struct {
 	open   int
 	idle   map[*limitedConn]time.Time // idle connections, since when
 	bodies map[*limitedConn]time.Time // connections waiting for a body, since when
+
+	quiet     bool          // quiesce has begun; guarded by mu
+	drained   chan struct{} // closed when quiesce found the queue empty
+	drainOnce sync.Once
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+}
+
+// Close closes the listener and lets a quiesced Accept return.
+func (l *connLimit) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // bodyGrace is how long a body may take before, at the cap, its
@@ -68,7 +91,8 @@ const bodyGrace = 200 * time.Millisecond
 
 func newConnLimit(l net.Listener, max int, bodyTimeout time.Duration) *connLimit {
 	return &connLimit{Listener: l, max: max, bodyTimeout: bodyTimeout,
-		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{}}
+		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{},
+		drained: make(chan struct{}), closed: make(chan struct{})}
 }
 
 // connKey is the context key of a request's *limitedConn (connContext).
@@ -153,13 +177,62 @@ func refuse(c net.Conn) {
 	c.Close()
 }
 
+// quiesce ends the lame-duck period without cutting a request: closing
+// a listening socket resets every connection still in its accept queue,
+// whose clients may have sent a request already (with 100 keep-alive
+// clients coming back after each Connection: close, 20 to 55 requests
+// per shutdown). So the socket first stops taking new connections
+// (stopAccepting: new clients are not answered, and are refused once it
+// is closed, before they could send anything), then Accept takes what is
+// queued, and quiesce returns once the queue is empty, or after at most
+// wait. Accept then waits for Close.
+func (l *connLimit) quiesce(wait time.Duration) error {
+	tl, ok := l.Listener.(*net.TCPListener)
+	if !ok {
+		return nil
+	}
+	err := stopAccepting(tl)
+	l.mu.Lock()
+	l.quiet = true
+	l.mu.Unlock()
+	// Accept returns at once for each queued connection; once none has
+	// come for queueQuiet, its deadline says the queue is empty. (A
+	// deadline already past would fail Accept before it looked.)
+	tl.SetDeadline(time.Now().Add(queueQuiet))
+	select {
+	case <-l.drained:
+	case <-time.After(wait):
+	}
+	return err
+}
+
+// queueQuiet is how long the accept queue must stay empty, once no
+// connection can join it, for quiesce to take it as drained.
+const queueQuiet = 50 * time.Millisecond
+
 // Accept returns the next connection that fits under the cap.
 func (l *connLimit) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			l.mu.Lock()
+			quiet := l.quiet
+			l.mu.Unlock()
+			if quiet {
+				l.drainOnce.Do(func() { close(l.drained) })
+				<-l.closed
+				return nil, net.ErrClosed
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
+		l.mu.Lock()
+		if l.quiet {
+			l.Listener.(*net.TCPListener).SetDeadline(time.Now().Add(queueQuiet))
+		}
+		l.mu.Unlock()
 		lc := &limitedConn{Conn: c, limit: l}
 		l.mu.Lock()
 		if l.open < l.max {
