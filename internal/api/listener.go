@@ -85,9 +85,16 @@ func (l *connLimit) Close() error {
 }
 
 // bodyGrace is how long a body may take before, at the cap, its
-// connection may be closed for a new one: a client that sends its
-// request in one go has its body in well under that.
-const bodyGrace = 200 * time.Millisecond
+// connection may be closed for a new one. Short: the connection chosen is
+// the one waiting longest, so a client whose body follows its headers is
+// all but never chosen while a flood of dribbling ones is older; a grace
+// of 200 ms let a flood that reconnects fast keep most of its
+// connections younger than that, and normal clients were refused.
+const bodyGrace = 20 * time.Millisecond
+
+// idleGrace is how long a connection must have been idle to go before a
+// body that is not yet overdue.
+const idleGrace = time.Second
 
 func newConnLimit(l net.Listener, max int, bodyTimeout time.Duration) *connLimit {
 	return &connLimit{Listener: l, max: max, bodyTimeout: bodyTimeout,
@@ -120,9 +127,9 @@ func (l *connLimit) readingBody(c *limitedConn, on bool) {
 }
 
 // slowestBody removes from the set and returns the connection that has
-// waited longest for its body, if that is longer than bodyGrace. The
-// caller holds l.mu.
-func (l *connLimit) slowestBody() *limitedConn {
+// waited longest for its body, if that is longer than grace. The caller
+// holds l.mu.
+func (l *connLimit) slowestBody(grace time.Duration) *limitedConn {
 	var (
 		slowest *limitedConn
 		since   time.Time
@@ -132,7 +139,7 @@ func (l *connLimit) slowestBody() *limitedConn {
 			slowest, since = c, t
 		}
 	}
-	if slowest == nil || time.Since(since) < bodyGrace {
+	if slowest == nil || time.Since(since) < grace {
 		return nil
 	}
 	delete(l.bodies, slowest)
@@ -240,9 +247,19 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return lc, nil
 		}
-		victim := l.slowestBody()
+		// Whoever holds a place longest doing least: a body overdue, a
+		// connection long idle, then any body, then any idle one. A
+		// keep-alive client between two requests is idle for a moment
+		// only; closing it under it can fail its next request.
+		victim := l.slowestBody(bodyGrace)
 		if victim == nil {
-			victim = l.oldestIdle()
+			victim = l.oldestIdle(idleGrace)
+		}
+		if victim == nil {
+			victim = l.slowestBody(0)
+		}
+		if victim == nil {
+			victim = l.oldestIdle(0)
 		}
 		if victim != nil {
 			l.open++ // the victim's Close gives its place back
@@ -257,8 +274,8 @@ func (l *connLimit) Accept() (net.Conn, error) {
 }
 
 // oldestIdle removes from the idle set and returns the connection idle
-// longest, or nil. The caller holds l.mu.
-func (l *connLimit) oldestIdle() *limitedConn {
+// longest, if that is longer than grace, or nil. The caller holds l.mu.
+func (l *connLimit) oldestIdle(grace time.Duration) *limitedConn {
 	var (
 		oldest *limitedConn
 		since  time.Time
@@ -267,6 +284,9 @@ func (l *connLimit) oldestIdle() *limitedConn {
 		if oldest == nil || t.Before(since) {
 			oldest, since = c, t
 		}
+	}
+	if oldest != nil && time.Since(since) < grace {
+		return nil
 	}
 	if oldest != nil {
 		delete(l.idle, oldest)
