@@ -161,7 +161,7 @@ func TestSlowBodyFlood(t *testing.T) {
 	}
 	time.Sleep(time.Second) // let the flood fill the cap
 	var (
-		mu       sync.Mutex
+		mu         sync.Mutex
 		lats       []time.Duration
 		statuses   = map[string]int{}
 		errSamples []string
