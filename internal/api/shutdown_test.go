@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"tasks/internal/api"
+	"tasks/internal/store"
 )
 
 // TestShutdownCutsNoRequest: 100 keep-alive clients send creates without
@@ -91,5 +94,53 @@ func TestShutdownCutsNoRequest(t *testing.T) {
 			cutErrs = cutErrs[:5]
 		}
 		t.Errorf("%d requests were cut: %s", cut.Load(), strings.Join(cutErrs, "; "))
+	}
+}
+
+// TestAnswerStartedBeforeDrainSaysClose: a request that came in before
+// the lame-duck period and is answered during it says Connection: close
+// too; net/http closes the connection after it once shutdown begins, and
+// a client told keep-alive would send its next request into that close.
+func TestAnswerStartedBeforeDrainSaysClose(t *testing.T) {
+	dbURL := cluster.Migrated(t)
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var draining atomic.Bool
+	srv := httptest.NewServer(api.NewServer(api.Config{Tasks: store.New(db), Draining: draining.Load}))
+	defer srv.Close()
+	var id int64
+	if err := db.QueryRow(`INSERT INTO tasks (title) VALUES ('locked') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec(`SELECT FROM tasks WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("PATCH", fmt.Sprintf("%s/tasks/%d", srv.URL, id), strings.NewReader(`{"done":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			answered <- nil
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		answered <- res
+	}()
+	time.Sleep(300 * time.Millisecond) // the PATCH waits for the lock
+	draining.Store(true)
+	lock.Rollback()
+	if res := <-answered; res != nil && (res.StatusCode != 200 || !res.Close) {
+		t.Errorf("answer begun before the drain: %d, Connection: close %v", res.StatusCode, res.Close)
 	}
 }
