@@ -372,6 +372,84 @@ func TestExpiredKeyRetriedInARace(t *testing.T) {
 	}
 }
 
+// TestExpiredKeyTakenOverWhileOthersWait makes the race of
+// TestExpiredKeyRetriedInARace certain: a transaction takes over an
+// expired key (as a winning retry does) and holds it while 20 retries
+// start, take their snapshots (which still show the expired key) and wait
+// for it; then it commits. Every retry answers with the task the
+// takeover created, none with the expired one, and none creates another.
+func TestExpiredKeyTakenOverWhileOthersWait(t *testing.T) {
+	const (
+		retention = 300 * time.Millisecond
+		racers    = 20
+	)
+	e := newEnvWith(t, store.WithKeyRetention(retention))
+	body := `{"title":"taken over"}`
+	first := e.do("POST", "/tasks", body, "Idempotency-Key", "held")
+	if first.status != 201 {
+		t.Fatalf("first create: %d", first.status)
+	}
+	time.Sleep(retention + 50*time.Millisecond)
+	admin, err := sql.Open("postgres", e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	tx, err := admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var winner int64
+	if err := tx.QueryRow(`WITH k AS (
+		UPDATE idempotency_keys SET task_id = nextval(pg_get_serial_sequence('tasks', 'id')), created_at = now()
+		WHERE key = 'held' RETURNING task_id, title, done)
+	INSERT INTO tasks (id, title, done) SELECT task_id, title, done FROM k RETURNING id`).Scan(&winner); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: racers}, Timeout: 20 * time.Second}
+	locations := make([]string, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := client.Do(e.request("POST", "/tasks", body, "Idempotency-Key", "held"))
+			if err != nil {
+				locations[i] = err.Error()
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			locations[i] = fmt.Sprintf("%d %s replayed=%s", res.StatusCode, res.Header.Get("Location"), res.Header.Get("Idempotent-Replayed"))
+		}()
+	}
+	// Every retry is waiting on the key (or about to).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting)
+		if waiting == racers || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	want := fmt.Sprintf("201 /tasks/%d replayed=true", winner)
+	for i, got := range locations {
+		if got != want {
+			t.Errorf("retry %d: %s; want %s (the expired key's task was %s)", i, got, want, first.header.Get("Location"))
+		}
+	}
+	var n int
+	if err := admin.QueryRow(`SELECT count(*) FROM tasks WHERE title = 'taken over'`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d tasks (%v); want 2: the expired key's and the takeover's", n, err)
+	}
+}
+
 // TestPreconditionOrder follows RFC 9110 §13.2.2: If-Match first (on
 // GET too), then If-None-Match, whose "*" fails a PUT, PATCH or DELETE of
 // an existing task with 412 and changes nothing.

@@ -15,3 +15,8 @@ var OpenAPI = openAPI
 func RunOn(ctx context.Context, ln net.Listener, getenv func(string) string, stdout, stderr io.Writer) error {
 	return run(ctx, nil, getenv, nil, stdout, stderr, func(string) (net.Listener, error) { return ln, nil })
 }
+
+// PlainListen listens on addr the way Run does, on a plain TCP socket.
+func PlainListen(addr string) (net.Listener, error) {
+	return plainTCP().Listen(context.Background(), "tcp", addr)
+}

@@ -185,7 +185,8 @@ func TestManyIdleConnections(t *testing.T) {
 // a quick 503, and the busy ones still get their answers.
 func TestConnectionCap(t *testing.T) {
 	const limit = 4
-	base, _, _ := startRun(t, map[string]string{"DATABASE_URL": cluster.Migrated(t), "HTTP_MAX_CONNS": fmt.Sprint(limit)})
+	dbURL := cluster.Migrated(t)
+	base, _, _ := startRun(t, map[string]string{"DATABASE_URL": dbURL, "HTTP_MAX_CONNS": fmt.Sprint(limit)})
 	addr := strings.TrimPrefix(base, "http://")
 	dial := func() net.Conn {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -205,11 +206,31 @@ func TestConnectionCap(t *testing.T) {
 		return res.Status
 	}
 
-	// Busy: each connection has sent its headers and half its body.
+	// Busy: each connection's request waits for a row lock held here.
+	// (A connection still sending its body is not busy: it may be closed
+	// for a new one, see TestSlowBodiesCannotLockOthersOut.)
+	admin, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var id int64
+	if err := admin.QueryRow(`INSERT INTO tasks (title) VALUES ('locked') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec(`SELECT FROM tasks WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
 	busy := make([]net.Conn, limit)
 	for i := range busy {
 		busy[i] = dial()
-		fmt.Fprintf(busy[i], "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"title\":")
+		body := fmt.Sprintf(`{"title":"%04d"}`, i)
+		fmt.Fprintf(busy[i], "PATCH /tasks/%d HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", id, len(body), body)
 	}
 	time.Sleep(200 * time.Millisecond)
 	extra := dial()
@@ -219,9 +240,9 @@ func TestConnectionCap(t *testing.T) {
 		t.Errorf("a connection past the cap while all are busy: %q; want a quick 503", got)
 	}
 	t.Logf("refused past the cap in %s", time.Since(start).Round(time.Millisecond))
+	lock.Rollback()
 	for i, c := range busy {
-		fmt.Fprintf(c, "\"%04d\"}", i)
-		if got := status(c, 5*time.Second); got != "201 Created" {
+		if got := status(c, 5*time.Second); got != "200 OK" {
 			t.Errorf("busy connection %d after the refusal: %q", i, got)
 		}
 	}

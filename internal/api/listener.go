@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +20,7 @@ import (
 // server starts), else a new one on addr.
 func listen(getenv func(string) string, addr string) (net.Listener, error) {
 	if getenv("LISTEN_FDS") != "1" || getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
-		return net.Listen("tcp", addr)
+		return plainTCP().Listen(context.Background(), "tcp", addr)
 	}
 	f := os.NewFile(3, "LISTEN_FDS")
 	defer f.Close() // FileListener holds its own copy
@@ -28,6 +29,16 @@ func listen(getenv func(string) string, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: socket activation (LISTEN_FDS): %w", err)
 	}
 	return ln, nil
+}
+
+// plainTCP listens on plain TCP sockets. Go listens with Multipath TCP
+// where the kernel has it, and a Multipath TCP socket takes no socket
+// filter, which quiesce needs to end the lame-duck period without
+// resetting a connection; a client gains nothing from it here.
+func plainTCP() *net.ListenConfig {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return &lc
 }
 
 // connLimit is a listener that keeps at most max connections open, so
@@ -59,16 +70,36 @@ type connLimit struct {
 	open   int
 	idle   map[*limitedConn]time.Time // idle connections, since when
 	bodies map[*limitedConn]time.Time // connections waiting for a body, since when
+
+	quiet     bool          // quiesce has begun; guarded by mu
+	drained   chan struct{} // closed when quiesce found the queue empty
+	drainOnce sync.Once
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+}
+
+// Close closes the listener and lets a quiesced Accept return.
+func (l *connLimit) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // bodyGrace is how long a body may take before, at the cap, its
-// connection may be closed for a new one: a client that sends its
-// request in one go has its body in well under that.
-const bodyGrace = 200 * time.Millisecond
+// connection may be closed for a new one. Short: the connection chosen is
+// the one waiting longest, so a client whose body follows its headers is
+// all but never chosen while a flood of dribbling ones is older; a grace
+// of 200 ms let a flood that reconnects fast keep most of its
+// connections younger than that, and normal clients were refused.
+const bodyGrace = 20 * time.Millisecond
+
+// idleGrace is how long a connection must have been idle to go before a
+// body that is not yet overdue.
+const idleGrace = time.Second
 
 func newConnLimit(l net.Listener, max int, bodyTimeout time.Duration) *connLimit {
 	return &connLimit{Listener: l, max: max, bodyTimeout: bodyTimeout,
-		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{}}
+		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{},
+		drained: make(chan struct{}), closed: make(chan struct{})}
 }
 
 // connKey is the context key of a request's *limitedConn (connContext).
@@ -96,9 +127,9 @@ func (l *connLimit) readingBody(c *limitedConn, on bool) {
 }
 
 // slowestBody removes from the set and returns the connection that has
-// waited longest for its body, if that is longer than bodyGrace. The
-// caller holds l.mu.
-func (l *connLimit) slowestBody() *limitedConn {
+// waited longest for its body, if that is longer than grace. The caller
+// holds l.mu.
+func (l *connLimit) slowestBody(grace time.Duration) *limitedConn {
 	var (
 		slowest *limitedConn
 		since   time.Time
@@ -108,7 +139,7 @@ func (l *connLimit) slowestBody() *limitedConn {
 			slowest, since = c, t
 		}
 	}
-	if slowest == nil || time.Since(since) < bodyGrace {
+	if slowest == nil || time.Since(since) < grace {
 		return nil
 	}
 	delete(l.bodies, slowest)
@@ -153,13 +184,62 @@ func refuse(c net.Conn) {
 	c.Close()
 }
 
+// quiesce ends the lame-duck period without cutting a request: closing
+// a listening socket resets every connection still in its accept queue,
+// whose clients may have sent a request already (with 100 keep-alive
+// clients coming back after each Connection: close, 20 to 55 requests
+// per shutdown). So the socket first stops taking new connections
+// (stopAccepting: new clients are not answered, and are refused once it
+// is closed, before they could send anything), then Accept takes what is
+// queued, and quiesce returns once the queue is empty, or after at most
+// wait. Accept then waits for Close.
+func (l *connLimit) quiesce(wait time.Duration) error {
+	tl, ok := l.Listener.(*net.TCPListener)
+	if !ok {
+		return nil
+	}
+	err := stopAccepting(tl)
+	l.mu.Lock()
+	l.quiet = true
+	l.mu.Unlock()
+	// Accept returns at once for each queued connection; once none has
+	// come for queueQuiet, its deadline says the queue is empty. (A
+	// deadline already past would fail Accept before it looked.)
+	tl.SetDeadline(time.Now().Add(queueQuiet))
+	select {
+	case <-l.drained:
+	case <-time.After(wait):
+	}
+	return err
+}
+
+// queueQuiet is how long the accept queue must stay empty, once no
+// connection can join it, for quiesce to take it as drained.
+const queueQuiet = 50 * time.Millisecond
+
 // Accept returns the next connection that fits under the cap.
 func (l *connLimit) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			l.mu.Lock()
+			quiet := l.quiet
+			l.mu.Unlock()
+			if quiet {
+				l.drainOnce.Do(func() { close(l.drained) })
+				<-l.closed
+				return nil, net.ErrClosed
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
+		l.mu.Lock()
+		if l.quiet {
+			l.Listener.(*net.TCPListener).SetDeadline(time.Now().Add(queueQuiet))
+		}
+		l.mu.Unlock()
 		lc := &limitedConn{Conn: c, limit: l}
 		l.mu.Lock()
 		if l.open < l.max {
@@ -167,9 +247,19 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return lc, nil
 		}
-		victim := l.slowestBody()
+		// Whoever holds a place longest doing least: a body overdue, a
+		// connection long idle, then any body, then any idle one. A
+		// keep-alive client between two requests is idle for a moment
+		// only; closing it under it can fail its next request.
+		victim := l.slowestBody(bodyGrace)
 		if victim == nil {
-			victim = l.oldestIdle()
+			victim = l.oldestIdle(idleGrace)
+		}
+		if victim == nil {
+			victim = l.slowestBody(0)
+		}
+		if victim == nil {
+			victim = l.oldestIdle(0)
 		}
 		if victim != nil {
 			l.open++ // the victim's Close gives its place back
@@ -184,8 +274,8 @@ func (l *connLimit) Accept() (net.Conn, error) {
 }
 
 // oldestIdle removes from the idle set and returns the connection idle
-// longest, or nil. The caller holds l.mu.
-func (l *connLimit) oldestIdle() *limitedConn {
+// longest, if that is longer than grace, or nil. The caller holds l.mu.
+func (l *connLimit) oldestIdle(grace time.Duration) *limitedConn {
 	var (
 		oldest *limitedConn
 		since  time.Time
@@ -194,6 +284,9 @@ func (l *connLimit) oldestIdle() *limitedConn {
 		if oldest == nil || t.Before(since) {
 			oldest, since = c, t
 		}
+	}
+	if oldest != nil && time.Since(since) < grace {
+		return nil
 	}
 	if oldest != nil {
 		delete(l.idle, oldest)

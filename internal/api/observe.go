@@ -95,15 +95,23 @@ func requestID(ctx context.Context) string {
 	return ""
 }
 
-// recorder notes the status of a response as it passes.
+// recorder notes the status of a response as it passes, and adds
+// Connection: close to a response that starts while the service drains,
+// also when its request came before: net/http closes the connection after
+// any answer once shutdown has begun, and a client told nothing would
+// send its next request into that close.
 type recorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	draining func() bool
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
 		r.status = code
+		if r.draining() {
+			r.Header().Set("Connection", "close")
+		}
 		if code == http.StatusRequestEntityTooLarge {
 			// http.MaxBytesReader tells the server to close the
 			// connection after this answer through an unexported method
@@ -118,7 +126,7 @@ func (r *recorder) WriteHeader(code int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
 }
@@ -135,6 +143,8 @@ type observer struct {
 	access  slog.Leveler // nil: no access log
 	ids     *requestIDs
 	routes  map[string]bool // the patterns the mux was given
+	// draining reports the lame-duck period (Config.Draining).
+	draining func() bool
 }
 
 func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -151,9 +161,10 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[requestIDHeader] = x.idHeader[:]
 	}
 	r = r.WithContext(&x.ctx)
+	x.rec.ResponseWriter, x.rec.draining = w, o.draining
 	logged := o.access != nil && o.log.Enabled(r.Context(), o.access.Level())
 	if o.metrics == nil && !logged {
-		o.next.ServeHTTP(w, r)
+		o.next.ServeHTTP(&x.rec, r)
 		return
 	}
 	start := time.Now()
@@ -161,7 +172,6 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.metrics.inFlight.Add(1)
 		defer o.metrics.inFlight.Add(-1)
 	}
-	x.rec.ResponseWriter = w
 	o.next.ServeHTTP(&x.rec, r)
 
 	end := time.Now()

@@ -245,6 +245,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("api: serve: %w", err)
 	case <-time.After(*delay):
 	}
+	if err := limited.quiesce(time.Second); err != nil {
+		log.Warn("closing the listener may reset queued connections", "err", err)
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdown)
 	defer cancel()

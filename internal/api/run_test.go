@@ -25,6 +25,12 @@ func startRun(t *testing.T, env map[string]string) (base string, stop context.Ca
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startRunOn(t, ln, env)
+}
+
+// startRunOn is startRun on a listener the test bound.
+func startRunOn(t *testing.T, ln net.Listener, env map[string]string) (base string, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
 	if _, ok := env["SHUTDOWN_DELAY"]; !ok {

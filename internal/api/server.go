@@ -81,7 +81,7 @@ func NewServer(c Config) http.Handler {
 			h.ServeHTTP(w, r)
 		}),
 		log: c.Log, metrics: c.Metrics, access: c.AccessLog,
-		ids: newRequestIDs(), routes: mux.patterns,
+		ids: newRequestIDs(), routes: mux.patterns, draining: c.Draining,
 	}
 }
 

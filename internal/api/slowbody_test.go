@@ -133,7 +133,10 @@ func TestSlowBodyFlood(t *testing.T) {
 				closed := make(chan struct{})
 				go func() { // an answer (408, 503) or a close ends this round
 					c.SetReadDeadline(time.Now().Add(dur + 5*time.Second))
-					if b, _ := bufio.NewReader(c).ReadByte(); b != 0 {
+					bufio.NewReader(c).ReadByte() // an answer, or the server closing
+					select {
+					case <-stop:
+					default:
 						attackerAnswers.Add(1)
 					}
 					close(closed)
@@ -158,9 +161,10 @@ func TestSlowBodyFlood(t *testing.T) {
 	}
 	time.Sleep(time.Second) // let the flood fill the cap
 	var (
-		mu       sync.Mutex
-		lats     []time.Duration
-		statuses = map[string]int{}
+		mu         sync.Mutex
+		lats       []time.Duration
+		statuses   = map[string]int{}
+		errSamples []string
 	)
 	var nwg sync.WaitGroup
 	end := time.Now().Add(dur)
@@ -180,6 +184,13 @@ func TestSlowBodyFlood(t *testing.T) {
 				}
 				took := time.Since(t0)
 				key := "error"
+				if err != nil {
+					mu.Lock()
+					if len(errSamples) < 3 {
+						errSamples = append(errSamples, err.Error())
+					}
+					mu.Unlock()
+				}
 				if err == nil {
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
@@ -201,8 +212,8 @@ func TestSlowBodyFlood(t *testing.T) {
 	if total == 0 {
 		t.Fatal("no normal request completed")
 	}
-	t.Logf("slow-body flood: %d attackers (%d connections, %d answered or closed by the server), cap %d; %d normal clients for %s: "+
-		"%d requests, success %.2f%%, p50 %s, p99 %s, statuses %v",
+	t.Logf("slow-body flood: %d attackers (%d connections, %d of them answered or closed by the server), cap %d; %d normal clients for %s: "+
+		"%d requests, success %.2f%%, p50 %s, p99 %s, statuses %v; errors such as %q",
 		attackers, attackerConns.Load(), attackerAnswers.Load(), max, normal, dur, total, 100*float64(ok)/float64(total),
-		lats[total/2].Round(time.Microsecond), lats[total*99/100].Round(time.Microsecond), statuses)
+		lats[total/2].Round(time.Microsecond), lats[total*99/100].Round(time.Microsecond), statuses, errSamples)
 }

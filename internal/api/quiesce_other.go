@@ -1,0 +1,10 @@
+//go:build !linux
+
+package api
+
+import "net"
+
+// stopAccepting is a no-op where the socket filter is not available:
+// the accept queue is drained all the same, but may still grow until the
+// listener closes.
+func stopAccepting(*net.TCPListener) error { return nil }
