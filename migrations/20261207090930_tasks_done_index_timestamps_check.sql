@@ -1,5 +1,4 @@
--- Modify "tasks" table
-ALTER TABLE "tasks" ADD CONSTRAINT "tasks_timestamps_check" CHECK ((created_at >= '0001-01-01 00:00:00+00'::timestamp with time zone) AND (created_at < '10000-01-01 00:00:00+00'::timestamp with time zone) AND (updated_at >= '0001-01-01 00:00:00+00'::timestamp with time zone) AND (updated_at < '10000-01-01 00:00:00+00'::timestamp with time zone));
+SET lock_timeout = '500ms';
 -- Modify "set_updated_at" function
 CREATE OR REPLACE FUNCTION "set_updated_at" () RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
