@@ -94,7 +94,9 @@ func TestLimitsEndAStatementTheServerDoesNotAnswer(t *testing.T) {
 			} else if err == nil {
 				t.Fatal("the update waited for the lock past the timeout and succeeded")
 			}
-			if took < timeout || took > timeout+time.Second {
+			// A connection keeps an earlier statement's deadline when it
+			// ends this one at most 1/64 of the timeout early (conn.go).
+			if took < timeout-timeout/64 || took > timeout+time.Second {
 				t.Errorf("the update ended after %s; the timeout is %s", took, timeout)
 			}
 			unlock()
