@@ -66,7 +66,12 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 // plans them, the model places them in the graph.
 func inspectTables(ctx context.Context, q Querier, m *Model) error {
 	rows, err := q.QueryContext(ctx, `
-SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0)
+SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0),
+       CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) ELSE '' END,
+       CASE WHEN c.relkind = 'i' THEN quote_ident(n.nspname) || '.' || quote_ident(t.relname) ELSE '' END,
+       quote_ident(c.relname), coalesce(c.reloptions, '{}'),
+       c.relkind = 'i' AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0
+                            OR pg_get_indexdef(c.oid) ~ ' COLLATE ' OR i.indnullsnotdistinct)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = c.oid
@@ -82,11 +87,30 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	for rows.Next() {
 		var (
 			schema, name, kind, table, col string
+			def, qualified, pgName         string
 			oid                            uint32
 			attnum                         int32
+			own                            bool
+			opts                           []string
 		)
-		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum); err != nil {
+		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum, &def, &qualified, &pgName, pqArrayOut(&opts), &own); err != nil {
 			return fmt.Errorf("catalog: tables: %w", err)
+		}
+		if kind == "i" && own {
+			// What Atlas's renderer would lose (storage parameters, a
+			// tablespace, a COLLATE in a key, NULLS NOT DISTINCT): the
+			// index is planned from here, with PostgreSQL's own
+			// definition. A constraint's index is the constraint's.
+			def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(schema, table)+" ", 1)
+			def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
+			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: table, Def: def, Create: []string{def}, Drop: []string{"DROP INDEX " + m.Qualify(schema, name)},
+				Addr: Addr{"pg_class", oid, 0}, Deps: []Dep{{ID: ID(KindTable, schema, table), Auto: true}}}
+			m.indexOptions(o, opts)
+			if err := m.add(o); err != nil {
+				return err
+			}
+			continue
 		}
 		if kind == "i" {
 			// Constraint-backed indexes are added with their constraint.
