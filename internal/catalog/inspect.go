@@ -140,7 +140,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	}
 
 	crows, err := q.QueryContext(ctx, `
-SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condeferrable, pg_get_constraintdef(c.oid)
+SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condeferrable, c.convalidated, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -154,9 +154,9 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		var (
 			schema, table, name, typ, def string
 			oid, index                    uint32
-			deferrable                    bool
+			deferrable, validated         bool
 		)
-		if err := crows.Scan(&schema, &table, &name, &oid, &index, &typ, &deferrable, &def); err != nil {
+		if err := crows.Scan(&schema, &table, &name, &oid, &index, &typ, &deferrable, &validated, &def); err != nil {
 			return fmt.Errorf("catalog: constraints: %w", err)
 		}
 		tid := ID(KindTable, schema, table)
@@ -165,9 +165,11 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		}
 		o := &Object{ID: ID(KindConstraint, schema, table, name), Kind: KindConstraint, Schema: schema, Name: name,
 			Table: table, Atlas: true, Addr: Addr{"pg_constraint", oid, 0}, Deps: []Dep{{ID: tid, Auto: true}}}
-		if strings.Contains("upfx", typ) {
-			// Keys and exclusions carry their own DDL: Atlas's
+		if strings.Contains("upfxc", typ) {
+			// Keys, exclusions and checks carry their own DDL: Atlas's
 			// renderer writes a DEFERRABLE one as a plain constraint,
+			// and a NOT VALID one (a check or foreign key whose existing
+			// rows are not checked yet) as a validated one,
 			// so those are planned from here (Atlas false), and a
 			// constraint that is Atlas's in one database and not in
 			// the other is planned from here in both.
@@ -178,7 +180,7 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 			// Atlas's renderer also writes every primary key
 			// unnamed, so one not named as PostgreSQL names it
 			// (<table>_pkey) is planned from here too.
-			o.Atlas = !deferrable && (typ != "p" || name == table+"_pkey")
+			o.Atlas = !deferrable && validated && (typ != "p" || name == table+"_pkey")
 		}
 		if err := m.Add(o); err != nil {
 			return err

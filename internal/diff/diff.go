@@ -520,6 +520,12 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) (
 	if err != nil {
 		return nil, fmt.Errorf("diff: inspect desired state: %w", err)
 	}
+	if err := domainNullability(ctx, cur, from); err != nil {
+		return nil, err
+	}
+	if err := domainNullability(ctx, des, to); err != nil {
+		return nil, err
+	}
 	// Indexes and constraints the model plans itself (those of
 	// materialized views, deferrable ones) are not Atlas's to diff.
 	withoutOwn(from, curM)

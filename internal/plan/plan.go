@@ -49,6 +49,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err := p.actions(); err != nil {
 		return nil, err
 	}
+	p.validateLater()
 	if err := p.atlasChanges(); err != nil {
 		return nil, err
 	}
