@@ -52,6 +52,9 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 			return nil, err
 		}
 	}
+	if err := refusePartitioning(ctx, q, m); err != nil {
+		return nil, err
+	}
 	if err := unclaimed(ctx, q, m); err != nil {
 		return nil, err
 	}
@@ -352,7 +355,11 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
-	return "catalog: objects this tool does not diff: " + strings.Join(e.Objects, ", ")
+	msg := "catalog: objects this tool does not diff: " + strings.Join(e.Objects, ", ")
+	if h := e.hint(); h != "" {
+		msg += "\n  " + h
+	}
+	return msg
 }
 
 // depends fills every object's Deps from pg_depend, with pg_rewrite

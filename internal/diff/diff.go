@@ -318,7 +318,9 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 		return err
 	}
 	if len(ds) > 0 {
-		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s",
+		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s\n"+
+			"(each line: the object, the attribute, the desired value and what the plan gives). Write the change of these "+
+			"attributes by hand in a migration file of its own (migrate new, then make hash), then run migrate diff again",
 			strings.Join(ds, "\n  "))
 	}
 	rest, err := plan(ctx, v, des, schemas, def)
