@@ -117,8 +117,15 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 		}
 		if kind == "i" {
 			// Constraint-backed indexes are added with their constraint.
-			if err := m.add(&Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
-				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}}); err != nil {
+			// Atlas plans the index; its definition lets the planner
+			// see when it differs from the same index planned from
+			// here only by storage parameters.
+			def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(schema, table)+" ", 1)
+			def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
+			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}, Def: def}
+			m.indexOptions(o, nil)
+			if err := m.add(o); err != nil {
 				return err
 			}
 			continue

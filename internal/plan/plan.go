@@ -50,6 +50,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 		return nil, err
 	}
 	p.validateLater()
+	p.storageOnly()
 	if err := p.atlasChanges(); err != nil {
 		return nil, err
 	}
