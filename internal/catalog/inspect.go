@@ -52,6 +52,9 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 			return nil, err
 		}
 	}
+	if err := refusePartitioning(ctx, q, m); err != nil {
+		return nil, err
+	}
 	if err := unclaimed(ctx, q, m); err != nil {
 		return nil, err
 	}
@@ -66,7 +69,12 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 // plans them, the model places them in the graph.
 func inspectTables(ctx context.Context, q Querier, m *Model) error {
 	rows, err := q.QueryContext(ctx, `
-SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0)
+SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0),
+       CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) ELSE '' END,
+       CASE WHEN c.relkind = 'i' THEN quote_ident(n.nspname) || '.' || quote_ident(t.relname) ELSE '' END,
+       quote_ident(c.relname), coalesce(c.reloptions, '{}'),
+       c.relkind = 'i' AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0
+                            OR pg_get_indexdef(c.oid) ~ ' COLLATE ' OR i.indnullsnotdistinct)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = c.oid
@@ -82,16 +90,42 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	for rows.Next() {
 		var (
 			schema, name, kind, table, col string
+			def, qualified, pgName         string
 			oid                            uint32
 			attnum                         int32
+			own                            bool
+			opts                           []string
 		)
-		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum); err != nil {
+		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum, &def, &qualified, &pgName, pqArrayOut(&opts), &own); err != nil {
 			return fmt.Errorf("catalog: tables: %w", err)
+		}
+		if kind == "i" && own {
+			// What Atlas's renderer would lose (storage parameters, a
+			// tablespace, a COLLATE in a key, NULLS NOT DISTINCT): the
+			// index is planned from here, with PostgreSQL's own
+			// definition. A constraint's index is the constraint's.
+			def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(schema, table)+" ", 1)
+			def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
+			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: table, Def: def, Create: []string{def}, Drop: []string{"DROP INDEX " + m.Qualify(schema, name)},
+				Addr: Addr{"pg_class", oid, 0}, Deps: []Dep{{ID: ID(KindTable, schema, table), Auto: true}}}
+			m.indexOptions(o, opts)
+			if err := m.add(o); err != nil {
+				return err
+			}
+			continue
 		}
 		if kind == "i" {
 			// Constraint-backed indexes are added with their constraint.
-			if err := m.add(&Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
-				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}}); err != nil {
+			// Atlas plans the index; its definition lets the planner
+			// see when it differs from the same index planned from
+			// here only by storage parameters.
+			def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(schema, table)+" ", 1)
+			def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
+			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
+				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}, Def: def}
+			m.indexOptions(o, nil)
+			if err := m.add(o); err != nil {
 				return err
 			}
 			continue
@@ -116,7 +150,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	}
 
 	crows, err := q.QueryContext(ctx, `
-SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condeferrable, pg_get_constraintdef(c.oid)
+SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condeferrable, c.convalidated, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -130,9 +164,9 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		var (
 			schema, table, name, typ, def string
 			oid, index                    uint32
-			deferrable                    bool
+			deferrable, validated         bool
 		)
-		if err := crows.Scan(&schema, &table, &name, &oid, &index, &typ, &deferrable, &def); err != nil {
+		if err := crows.Scan(&schema, &table, &name, &oid, &index, &typ, &deferrable, &validated, &def); err != nil {
 			return fmt.Errorf("catalog: constraints: %w", err)
 		}
 		tid := ID(KindTable, schema, table)
@@ -141,9 +175,11 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		}
 		o := &Object{ID: ID(KindConstraint, schema, table, name), Kind: KindConstraint, Schema: schema, Name: name,
 			Table: table, Atlas: true, Addr: Addr{"pg_constraint", oid, 0}, Deps: []Dep{{ID: tid, Auto: true}}}
-		if strings.Contains("upfx", typ) {
-			// Keys and exclusions carry their own DDL: Atlas's
+		if strings.Contains("upfxc", typ) {
+			// Keys, exclusions and checks carry their own DDL: Atlas's
 			// renderer writes a DEFERRABLE one as a plain constraint,
+			// and a NOT VALID one (a check or foreign key whose existing
+			// rows are not checked yet) as a validated one,
 			// so those are planned from here (Atlas false), and a
 			// constraint that is Atlas's in one database and not in
 			// the other is planned from here in both.
@@ -154,7 +190,7 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 			// Atlas's renderer also writes every primary key
 			// unnamed, so one not named as PostgreSQL names it
 			// (<table>_pkey) is planned from here too.
-			o.Atlas = !deferrable && (typ != "p" || name == table+"_pkey")
+			o.Atlas = !deferrable && validated && (typ != "p" || name == table+"_pkey")
 		}
 		if err := m.Add(o); err != nil {
 			return err
@@ -326,7 +362,11 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
-	return "catalog: objects this tool does not diff: " + strings.Join(e.Objects, ", ")
+	msg := "catalog: objects this tool does not diff: " + strings.Join(e.Objects, ", ")
+	if h := e.hint(); h != "" {
+		msg += "\n  " + h
+	}
+	return msg
 }
 
 // depends fills every object's Deps from pg_depend, with pg_rewrite

@@ -137,6 +137,9 @@ type Object struct {
 	seq  *sequence  // a sequence's parameters, for Alter
 	// ident is an identity column's generation and parameters, for Alter.
 	ident *identity
+	// index is an index's definition without its storage parameters,
+	// and those, for Alter.
+	index *indexParts
 	view  *view // a view's or materialized view's parts, for Alter
 	// users are the table columns of a type ("t.c"): re-creating the
 	// type would drop them, so Refuse stops such a change.

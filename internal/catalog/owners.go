@@ -69,5 +69,28 @@ ORDER BY 1, 4, 5, 6`, pqArray(m.Schemas))
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: owners: %w", err)
 	}
+	// A sequence is linked to a column (OWNED BY) only when both have
+	// one owner: the link comes after the owners are set.
+	for _, o := range add {
+		for _, d := range o.Deps {
+			if link := m.Objects[AttrID(KindSequenceOwner, d.ID)]; link != nil {
+				link.Deps = append(link.Deps, Dep{ID: o.ID})
+			}
+		}
+	}
+	for _, link := range m.Objects {
+		if link.Kind != KindSequenceOwner {
+			continue
+		}
+		for _, d := range link.Deps {
+			if c := m.Objects[d.ID]; c != nil && c.Kind == KindColumn {
+				for _, o := range add {
+					if o.Deps[0].ID == ID(KindTable, c.Schema, c.Table) {
+						link.Deps = append(link.Deps, Dep{ID: o.ID})
+					}
+				}
+			}
+		}
+	}
 	return m.addAll(add)
 }

@@ -335,7 +335,9 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 		return err
 	}
 	if len(ds) > 0 {
-		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s",
+		return fmt.Errorf("diff: self-check: the planned migration does not build the desired state, nothing written; it cannot migrate:\n  %s\n"+
+			"(each line: the object, the attribute, the desired value and what the plan gives). Write the change of these "+
+			"attributes by hand in a migration file of its own (migrate new, then make hash), then run migrate diff again",
 			strings.Join(ds, "\n  "))
 	}
 	rest, err := plan(ctx, v, des, schemas, def, c.Online)
@@ -485,6 +487,12 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	to, err := inspectTables(ctx, desDrv, schemas, def)
 	if err != nil {
 		return nil, fmt.Errorf("diff: inspect desired state: %w", err)
+	}
+	if err := domainNullability(ctx, cur, from); err != nil {
+		return nil, err
+	}
+	if err := domainNullability(ctx, des, to); err != nil {
+		return nil, err
 	}
 	// Indexes and constraints the model plans itself (those of
 	// materialized views, deferrable ones) are not Atlas's to diff.

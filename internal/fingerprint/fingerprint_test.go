@@ -94,7 +94,12 @@ func TestCompare(t *testing.T) {
 		{"table privileges", "", "GRANT SELECT ON t TO fp_reader", "table public.t acl"},
 		{"grant option", "GRANT SELECT ON t TO fp_reader", "GRANT SELECT ON t TO fp_reader WITH GRANT OPTION", "table public.t acl"},
 		{"privileges back to the default", "", "GRANT SELECT ON t TO PUBLIC; REVOKE SELECT ON t FROM PUBLIC", ""},
-		{"owner not compared", "", "ALTER TABLE t OWNER TO fp_writer", ""},
+		// An owner the state sets is compared; the connected role, which
+		// owns what was created without OWNER TO, stands for none.
+		{"owner", "", "ALTER TABLE t OWNER TO fp_writer", "table public.t owner"},
+		{"owner back to the connected role", "", "ALTER TABLE t OWNER TO fp_writer; ALTER TABLE t OWNER TO CURRENT_USER", ""},
+		{"function owner", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; ALTER FUNCTION f() OWNER TO fp_writer", "function public.f() owner"},
 		{"partition key", "CREATE TABLE pt (a int, b int) PARTITION BY RANGE (a)", "CREATE TABLE pt (a int, b int) PARTITION BY RANGE (b)", "table public.pt partition_key"},
 		{"partition bound", "CREATE TABLE pt (a int) PARTITION BY RANGE (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (10)",
 			"CREATE TABLE pt (a int) PARTITION BY RANGE (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (20)", "table public.pt1 partition_bound"},

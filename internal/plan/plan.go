@@ -55,6 +55,8 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err := p.actions(); err != nil {
 		return nil, err
 	}
+	p.validateLater()
+	p.storageOnly()
 	if err := p.atlasChanges(); err != nil {
 		return nil, err
 	}
