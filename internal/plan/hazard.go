@@ -58,47 +58,47 @@ func (p *planner) hazards(c *migrate.Change) []string {
 	}
 	t := mt.T.Name
 	if strings.HasPrefix(c.Cmd, "CREATE INDEX ") || strings.HasPrefix(c.Cmd, "CREATE UNIQUE INDEX ") {
-		return []string{fmt.Sprintf("blocks writes to table %q while the index builds (CREATE INDEX without CONCURRENTLY)", t)}
+		return []string{fmt.Sprintf("blocks writes to table %s while the index builds (CREATE INDEX without CONCURRENTLY)", ident(t))}
 	}
 	if !strings.HasPrefix(c.Cmd, "ALTER TABLE ") {
 		return nil
 	}
 	var hs []string
 	rewrite := func(why string) {
-		hs = append(hs, fmt.Sprintf("rewrites table %q under ACCESS EXCLUSIVE (%s)", t, why))
+		hs = append(hs, fmt.Sprintf("rewrites table %s under ACCESS EXCLUSIVE (%s)", ident(t), why))
 	}
 	scan := func(lock, why string) {
-		hs = append(hs, fmt.Sprintf("scans table %q under %s (%s)", t, lock, why))
+		hs = append(hs, fmt.Sprintf("scans table %s under %s (%s)", ident(t), lock, why))
 	}
 	for _, sub := range mt.Changes {
 		switch sub := sub.(type) {
 		case *schema.AddColumn:
 			if why := p.rewritingColumn(sub.C); why != "" {
-				rewrite(fmt.Sprintf("column %q added %s", sub.C.Name, why))
+				rewrite(fmt.Sprintf("column %s added %s", ident(sub.C.Name), why))
 			}
 		case *schema.ModifyColumn:
 			if sub.Change.Is(schema.ChangeType) && rewritesType(sub) {
-				rewrite(fmt.Sprintf("column %q type change", sub.To.Name))
+				rewrite(fmt.Sprintf("column %s type change", ident(sub.To.Name)))
 			}
 			if sub.Change.Is(schema.ChangeNull) && !sub.To.Type.Null {
-				scan("ACCESS EXCLUSIVE", fmt.Sprintf("SET NOT NULL on column %q", sub.To.Name))
+				scan("ACCESS EXCLUSIVE", fmt.Sprintf("SET NOT NULL on column %s", ident(sub.To.Name)))
 			}
 		case *schema.AddForeignKey:
 			if !hasNotValid(sub.Extra) {
-				scan("SHARE ROW EXCLUSIVE, blocking writes", fmt.Sprintf("foreign key %q added without NOT VALID", sub.F.Symbol))
+				scan("SHARE ROW EXCLUSIVE, blocking writes", fmt.Sprintf("foreign key %s added without NOT VALID", ident(sub.F.Symbol)))
 			}
 		case *schema.AddCheck:
 			if !hasNotValid(sub.Extra) {
-				scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %q added without NOT VALID", sub.C.Name))
+				scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %s added without NOT VALID", ident(sub.C.Name)))
 			}
 		case *schema.ModifyCheck:
-			scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %q added without NOT VALID", sub.To.Name))
+			scan("ACCESS EXCLUSIVE", fmt.Sprintf("check %s added without NOT VALID", ident(sub.To.Name)))
 		case *schema.AddIndex:
 			kind := "unique constraint"
 			if isExclusion(sub.I) {
 				kind = "exclusion constraint"
 			}
-			scan("ACCESS EXCLUSIVE", fmt.Sprintf("%s %q builds its index", kind, sub.I.Name))
+			scan("ACCESS EXCLUSIVE", fmt.Sprintf("%s %s builds its index", kind, ident(sub.I.Name)))
 		case *schema.AddPrimaryKey:
 			scan("ACCESS EXCLUSIVE", "primary key builds its index")
 		}

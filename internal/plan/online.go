@@ -316,7 +316,7 @@ func (p *planner) render(ctx context.Context, c schema.Change) ([]*migrate.Chang
 func (p *planner) validate(t *schema.Table, name string) *migrate.Change {
 	return &migrate.Change{
 		Cmd:     fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s", p.tableRef(t), ident(name)),
-		Comment: fmt.Sprintf("validate constraint %q on table: %q", name, t.Name),
+		Comment: fmt.Sprintf("validate constraint %s on table: %s", ident(name), ident(t.Name)),
 		Source:  &autocommit{},
 	}
 }
@@ -349,7 +349,7 @@ func (p *planner) setNotNull(ctx context.Context, t *schema.Table, c *schema.Mod
 		}
 		out = append(out, cs...)
 	}
-	out[0].Comment = fmt.Sprintf("set column %q of table: %q NOT NULL through a validated check", c.To.Name, t.Name)
+	out[0].Comment = fmt.Sprintf("set column %s of table: %s NOT NULL through a validated check", ident(c.To.Name), ident(t.Name))
 	for _, c := range out[1:] {
 		c.Comment = ""
 	}

@@ -795,18 +795,18 @@ func comment(verb string, o *catalog.Object) string {
 	}
 	switch o.Kind {
 	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
-		return fmt.Sprintf("%s %q %s", verb, o.Name, o.Kind)
+		return fmt.Sprintf("%s %s %s", verb, ident(o.Name), o.Kind)
 	case catalog.KindDefaultACL:
 		v := map[string]string{"create": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
 	case catalog.KindTrigger, catalog.KindPolicy, catalog.KindRule:
 		if verb == "drop" {
-			return fmt.Sprintf("%s %s %q from table: %q", verb, o.Kind, o.Name, o.Table)
+			return fmt.Sprintf("%s %s %s from table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
 		}
 		if verb == "create" && o.Kind == catalog.KindTrigger {
-			return fmt.Sprintf("%s %s %q", verb, o.Kind, o.Name)
+			return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
 		}
-		return fmt.Sprintf("%s %s %q on table: %q", verb, o.Kind, o.Name, o.Table)
+		return fmt.Sprintf("%s %s %s on table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
 	}
 	if strings.Contains(o.ID, " of ") {
 		// An attribute object: name what it belongs to.
@@ -814,7 +814,7 @@ func comment(verb string, o *catalog.Object) string {
 		v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
 	}
-	return fmt.Sprintf("%s %s %q", verb, o.Kind, o.Name)
+	return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
 }
 
 // kindRank orders creates by kind when nothing else does: what others
