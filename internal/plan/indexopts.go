@@ -29,6 +29,21 @@ func (p *planner) storageOnly() {
 // withdrawIndex removes Atlas's add or drop of the index name of a
 // table, reporting whether there was one.
 func (p *planner) withdrawIndex(s, table, name string) bool {
+	return p.withdraw(s, table, func(sub schema.Change) bool {
+		switch c := sub.(type) {
+		case *schema.AddIndex:
+			return c.I.Name == name
+		case *schema.DropIndex:
+			return c.I.Name == name
+		}
+		return false
+	})
+}
+
+// withdraw removes the sub-changes of Atlas's changes to one table that
+// match, and the table change when none is left, reporting whether it
+// removed any.
+func (p *planner) withdraw(s, table string, match func(schema.Change) bool) bool {
 	found := false
 	out := p.in.Changes[:0:0]
 	for _, ch := range p.in.Changes {
@@ -39,17 +54,9 @@ func (p *planner) withdrawIndex(s, table, name string) bool {
 		}
 		var subs []schema.Change
 		for _, sub := range mt.Changes {
-			switch c := sub.(type) {
-			case *schema.AddIndex:
-				if c.I.Name == name {
-					found = true
-					continue
-				}
-			case *schema.DropIndex:
-				if c.I.Name == name {
-					found = true
-					continue
-				}
+			if match(sub) {
+				found = true
+				continue
 			}
 			subs = append(subs, sub)
 		}

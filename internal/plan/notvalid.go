@@ -32,36 +32,13 @@ func (p *planner) validateLater() {
 // withdrawAdd removes Atlas's adding of the check or foreign key name of
 // a table, reporting whether there was one.
 func (p *planner) withdrawAdd(s, table, name string) bool {
-	found := false
-	out := p.in.Changes[:0:0]
-	for _, ch := range p.in.Changes {
-		mt, ok := ch.(*schema.ModifyTable)
-		if !ok || mt.T.Name != table || schemaName(mt.T) != s {
-			out = append(out, ch)
-			continue
+	return p.withdraw(s, table, func(sub schema.Change) bool {
+		switch c := sub.(type) {
+		case *schema.AddCheck:
+			return c.C.Name == name
+		case *schema.AddForeignKey:
+			return c.F.Symbol == name
 		}
-		var subs []schema.Change
-		for _, sub := range mt.Changes {
-			switch c := sub.(type) {
-			case *schema.AddCheck:
-				if c.C.Name == name {
-					found = true
-					continue
-				}
-			case *schema.AddForeignKey:
-				if c.F.Symbol == name {
-					found = true
-					continue
-				}
-			}
-			subs = append(subs, sub)
-		}
-		if len(subs) > 0 {
-			m := *mt
-			m.Changes = subs
-			out = append(out, &m)
-		}
-	}
-	p.in.Changes = out
-	return found
+		return false
+	})
 }
