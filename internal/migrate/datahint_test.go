@@ -87,7 +87,7 @@ func TestValidateFailureUndoesNotValid(t *testing.T) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
 	}
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 5 {
+	if r := revAt(t, db, 1); r.Applied != 1 || r.Total != 5 {
 		t.Fatalf("revision after the undo = %+v; want 1 of 5 applied", r)
 	}
 	st, err := migrate.Status(ctx, db, dir, migrate.Options{})

@@ -24,18 +24,8 @@ import (
 // which every ALTER TABLE waits for. The returned function ends it.
 func holdLock(t *testing.T, url, table string) func() {
 	t.Helper()
-	db := open(t, url)
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec("SELECT count(*) FROM " + table); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	end := func() { once.Do(func() { tx.Rollback() }) }
-	t.Cleanup(end)
-	return end
+	tx := holdTx(t, url, "SELECT count(*) FROM "+table)
+	return func() { tx.Rollback() }
 }
 
 // onLine is an io.Writer that calls fn once, the first time a line
@@ -106,7 +96,7 @@ func TestLockTimeoutRetrySucceeds(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'x'").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("column x: %d, %v", n, err)
 	}
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 2 || r.Total != 2 || r.Error != "" {
+	if r := revAt(t, db, 1); r.Applied != 2 || r.Total != 2 || r.Error != "" {
 		t.Fatalf("revision = %+v", r)
 	}
 }
@@ -197,7 +187,7 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	if _, err := migrate.Apply(ctx, db, dir, 0, noRetry); pq.As(err, pqerror.LockNotAvailable) == nil {
 		t.Fatalf("first run: err = %v; want lock_not_available", err)
 	}
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 3 {
+	if r := revAt(t, db, 1); r.Applied != 1 || r.Total != 3 {
 		t.Fatalf("revision after the first run = %+v; want 1 of 3 applied", r)
 	}
 	st, err := migrate.Status(ctx, db, dir, migrate.Options{})
@@ -230,7 +220,7 @@ func TestResumeRerunsSessionSettings(t *testing.T) {
 	if err := db.QueryRow("SELECT v FROM seen").Scan(&v); err != nil || v != "200ms" {
 		t.Fatalf("lock_timeout seen by the resumed statements = %q, %v; want 200ms", v, err)
 	}
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 3 || r.Total != 3 || r.Error != "" || r.Partial != "null" {
+	if r := revAt(t, db, 1); r.Applied != 3 || r.Total != 3 || r.Error != "" || r.Partial != "null" {
 		t.Fatalf("revision = %+v; want complete", r)
 	}
 	// The session's settings do not leak into the pool.
@@ -302,7 +292,7 @@ func TestValidIndexNotRecorded(t *testing.T) {
 	if want := "    -- index t_v already exists, valid and as this statement defines it"; !strings.Contains(out.String(), want) {
 		t.Errorf("output lacks %q:\n%s", want, out.String())
 	}
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 1 || r.Error != "" {
+	if r := revAt(t, db, 1); r.Applied != 1 || r.Total != 1 || r.Error != "" {
 		t.Fatalf("revision = %+v; want complete", r)
 	}
 
@@ -433,7 +423,7 @@ func killDuringBuild(t *testing.T, connCheck bool) (*sql.DB, *amigrate.LocalDir)
 		t.Fatal("the build went on for 30s after its client died")
 	}
 	t.Logf("the build ended %s after the kill", time.Since(killed).Round(10*time.Millisecond))
-	if r := readRevs(t, db, revTable)[1]; r.Applied != 1 || r.Total != 2 {
+	if r := revAt(t, db, 1); r.Applied != 1 || r.Total != 2 {
 		t.Fatalf("revision after the kill = %+v; want 1 of 2 applied", r)
 	}
 	return db, dir
@@ -495,7 +485,7 @@ func checkBuilt(t *testing.T, db *sql.DB, dir *amigrate.LocalDir) {
 	if valid := indexValid(t, db, "t_slow"); valid == nil || !*valid {
 		t.Fatalf("after the next apply: valid = %v; want a valid index", valid)
 	}
-	r := readRevs(t, db, revTable)[1]
+	r := revAt(t, db, 1)
 	if r.Applied != 2 || r.Total != 2 || r.Error != "" || r.ErrorStmt != "" || r.Partial != "null" || r.Hash != fileHash(t, dir, "2_idx.sql") {
 		t.Fatalf("revision = %+v; want 2_idx.sql complete", r)
 	}
@@ -545,7 +535,7 @@ func TestRetryResumesAndRetriesBatch(t *testing.T) {
 			if tc.mode == migrate.TxModeFile && !strings.Contains(out.String(), "    -> SET lock_timeout = '100ms';   (again") {
 				t.Fatalf("the resumed file did not set lock_timeout again:\n%s", out)
 			}
-			if r := readRevs(t, db, revTable)[1]; r.Applied != 2 || r.Total != 2 || r.Error != "" {
+			if r := revAt(t, db, 1); r.Applied != 2 || r.Total != 2 || r.Error != "" {
 				t.Fatalf("revision = %+v", r)
 			}
 		})
@@ -566,14 +556,7 @@ func TestConcurrentBuildBlockedByWriterIsRetried(t *testing.T) {
 	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	writer, err := open(t, url).Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback()
-	if _, err := writer.Exec("UPDATE t SET id = 2"); err != nil {
-		t.Fatal(err)
-	}
+	writer := holdTx(t, url, "UPDATE t SET id = 2")
 	out := &onLine{marker: "it resumes at statement 2", fn: func() { writer.Commit() }}
 	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: out, LockRetryDelay: 50 * time.Millisecond}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -605,16 +588,9 @@ func TestDropIndexBlockedNamesTheTable(t *testing.T) {
 	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	writer, err := open(t, url).Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback()
-	if _, err := writer.Exec("INSERT INTO t VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
+	holdTx(t, url, "INSERT INTO t VALUES (1)")
 	var out bytes.Buffer
-	_, err = migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out, LockRetries: 1, LockRetryDelay: 10 * time.Millisecond})
+	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out, LockRetries: 1, LockRetryDelay: 10 * time.Millisecond})
 	if pq.As(err, pqerror.LockNotAvailable) == nil {
 		t.Fatalf("err = %v; want lock_not_available", err)
 	}
@@ -628,4 +604,20 @@ func TestDropIndexBlockedNamesTheTable(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
+}
+
+// holdTx runs stmt in a transaction on a session of its own and leaves
+// it open, holding its locks, until the caller commits it or the test
+// ends.
+func holdTx(t *testing.T, url, stmt string) *sql.Tx {
+	t.Helper()
+	tx, err := open(t, url).Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.Exec(stmt); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
