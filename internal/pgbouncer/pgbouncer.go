@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // the driver the readiness probe uses
+
+	"tasks/internal/pgtemp"
 )
 
 // ErrNoBinary is returned when no pgbouncer executable can be found.
@@ -100,9 +101,9 @@ func Start(ctx context.Context, serverURL string, opts ...Option) (*Bouncer, err
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Hostname() == "" {
 		return nil, errors.New("pgbouncer: the server must be given as a postgres://host:port/… URL")
 	}
-	cred, err := credential(c.user)
+	cred, err := pgtemp.Credential("PgBouncer", c.user)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pgbouncer: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "pgbouncer-")
 	if err != nil {
@@ -307,20 +308,4 @@ func ping(ctx context.Context, dsn string) error {
 	// server connection to hand out.
 	var one int
 	return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-}
-
-// credential returns the identity to run as: nil (the caller's own)
-// unless the caller is root.
-func credential(name string) (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup(name)
-	if err != nil {
-		return nil, fmt.Errorf("pgbouncer: running as root, PgBouncer needs an unprivileged user %q: %w "+
-			"(create it, e.g. `useradd --system %s`, or pick another with WithUser)", name, err, name)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }

@@ -110,9 +110,9 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cred, err := credential(c.user)
+	cred, err := Credential("PostgreSQL", c.user)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pgtemp: %w", err)
 	}
 
 	removeStale()
@@ -371,16 +371,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// credential returns the identity to run the server as: nil (the caller's
-// own) unless the caller is root.
-func credential(name string) (*syscall.Credential, error) {
+// Credential returns the identity to run program (a server that refuses
+// root, such as PostgreSQL or PgBouncer) as: nil, the caller's own,
+// unless the caller is root, and then the user name.
+func Credential(program, name string) (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("pgtemp: running as root, PostgreSQL needs an unprivileged user %q: %w "+
-			"(create it, e.g. `useradd --system %s`, or pick another with WithUser)", name, err, name)
+		return nil, fmt.Errorf("running as root, %s needs an unprivileged user %q: %w "+
+			"(create it, e.g. `useradd --system %s`, or pick another with WithUser)", program, name, err, name)
 	}
 	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
 	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
