@@ -152,14 +152,10 @@ func TestValidateFailureKeepsDeclaredConstraint(t *testing.T) {
 // apply runs the file again, not that the file failed and needs a fix.
 func TestInterruptedFirstStatementStatus(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, cluster.Empty(t))
-	dir := newDir(t, map[string]string{
+	_, db, dir := firstApplied(t, map[string]string{
 		"1_init.sql": "CREATE TABLE t (id int);\n",
 		"2_idx.sql":  "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY \"t_id\" ON \"t\" (\"id\");\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	// The row apply writes before the file's first statement.
 	insertRow(t, db, rawRow{Version: "2", Desc: "idx", Type: 2, Total: 1, Parts: str("null"),
 		Hash: fileHash(t, dir, "2_idx.sql"), Operator: migrate.OperatorVersion})
@@ -212,15 +208,10 @@ func TestNotNullColumnWithoutDefaultHint(t *testing.T) {
 // end it, until the transaction ends and the build finishes.
 func TestConcurrentWaitNamesTheTransaction(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, map[string]string{
+	url, db, dir := firstApplied(t, map[string]string{
 		"1_init.sql": "CREATE TABLE t (id int);\n",
 		"2_idx.sql":  "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY \"t_id\" ON \"t\" (\"id\");\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	// A REPEATABLE READ transaction keeps its snapshot while idle: the
 	// build waits for it (a READ COMMITTED one idle between statements
 	// holds no snapshot, and the build goes on).

@@ -66,12 +66,7 @@ var lockFiles = map[string]string{
 // session that holds the lock.
 func TestLockTimeoutRetrySucceeds(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, lockFiles)
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	url, db, dir := firstApplied(t, lockFiles)
 	release := holdLock(t, url, "t")
 	// The holder finishes once apply has said who holds the lock.
 	out := &onLine{marker: "-- holding a lock on t: pid", fn: release}
@@ -106,12 +101,7 @@ func TestLockTimeoutRetrySucceeds(t *testing.T) {
 // out that names the blocking session and the query to find it.
 func TestLockTimeoutRetriesExhausted(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, lockFiles)
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	url, db, dir := firstApplied(t, lockFiles)
 	holdLock(t, url, "t")
 	var out bytes.Buffer
 	rep, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out, LockRetries: 2, LockRetryDelay: 10 * time.Millisecond})
@@ -172,16 +162,11 @@ func TestNoRetryForOtherErrors(t *testing.T) {
 // statements after it see the setting.
 func TestResumeRerunsSessionSettings(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, map[string]string{
+	url, db, dir := firstApplied(t, map[string]string{
 		"1_init.sql": "CREATE TABLE t (id int);\nCREATE TABLE seen (v text);\n",
 		"2_none.sql": "-- atlas:txmode none\n\nSET lock_timeout = '200ms';\nALTER TABLE t ADD COLUMN a int;\n" +
 			"INSERT INTO seen SELECT current_setting('lock_timeout');\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	release := holdLock(t, url, "t")
 	noRetry := migrate.Options{LockRetries: -1}
 	if _, err := migrate.Apply(ctx, db, dir, 0, noRetry); pq.As(err, pqerror.LockNotAvailable) == nil {
@@ -547,15 +532,10 @@ func TestRetryResumesAndRetriesBatch(t *testing.T) {
 // it and builds it once the writer is done.
 func TestConcurrentBuildBlockedByWriterIsRetried(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, map[string]string{
+	url, db, dir := firstApplied(t, map[string]string{
 		"1_init.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
 		"2_idx.sql":  "-- atlas:txmode none\n\nSET lock_timeout = '100ms';\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	writer := holdTx(t, url, "UPDATE t SET id = 2")
 	out := &onLine{marker: "it resumes at statement 2", fn: func() { writer.Commit() }}
 	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: out, LockRetryDelay: 50 * time.Millisecond}); err != nil {
@@ -579,15 +559,10 @@ func TestConcurrentBuildBlockedByWriterIsRetried(t *testing.T) {
 // table; when it gives up, apply names the sessions holding that table.
 func TestDropIndexBlockedNamesTheTable(t *testing.T) {
 	ctx := context.Background()
-	url := cluster.Empty(t)
-	db := open(t, url)
-	dir := newDir(t, map[string]string{
+	url, db, dir := firstApplied(t, map[string]string{
 		"1_init.sql": "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\n",
 		"2_drop.sql": "-- atlas:txmode none\n\nSET lock_timeout = '50ms';\nDROP INDEX CONCURRENTLY t_id;\n",
 	})
-	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	holdTx(t, url, "INSERT INTO t VALUES (1)")
 	var out bytes.Buffer
 	_, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out, LockRetries: 1, LockRetryDelay: 10 * time.Millisecond})
@@ -620,4 +595,17 @@ func holdTx(t *testing.T, url, stmt string) *sql.Tx {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// firstApplied is a new empty database with the first file of files
+// applied: its URL, a pool on it, and the directory.
+func firstApplied(t *testing.T, files map[string]string) (string, *sql.DB, *amigrate.LocalDir) {
+	t.Helper()
+	url := cluster.Empty(t)
+	db := open(t, url)
+	dir := newDir(t, files)
+	if _, err := migrate.Apply(context.Background(), db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return url, db, dir
 }
