@@ -254,12 +254,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	for _, s := range strings.Split(*clientList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 256 {
-			return o, fmt.Errorf("bench: bad client count %q", s)
-		}
-		o.clients = append(o.clients, n)
+	var err error
+	if o.clients, err = counts(*clientList, 256, "client count"); err != nil {
+		return o, fmt.Errorf("bench: %w", err)
 	}
 	for _, op := range strings.Split(*ops, ",") {
 		if _, ok := pgbenchScripts()[op]; !ok {
@@ -521,4 +518,18 @@ func withParam(u, k, v string) string {
 	q.Set(k, v)
 	p.RawQuery = q.Encode()
 	return p.String()
+}
+
+// counts reads a comma-separated list of whole numbers from 1 to max,
+// such as -clients 1,16,64.
+func counts(list string, max int, what string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > max {
+			return nil, fmt.Errorf("bad %s %q (1 to %d)", what, s, max)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -62,12 +62,9 @@ func parsePoolFlags(args []string, stderr io.Writer) (poolOptions, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	for _, s := range strings.Split(*procs, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 16 {
-			return o, fmt.Errorf("bench: pool: bad process count %q (1 to 16)", s)
-		}
-		o.procs = append(o.procs, n)
+	var err error
+	if o.procs, err = counts(*procs, 16, "process count"); err != nil {
+		return o, fmt.Errorf("bench: pool: %w", err)
 	}
 	for _, op := range strings.Split(*ops, ",") {
 		if _, ok := statements()[op]; !ok {
