@@ -46,6 +46,36 @@ func (l *loadResult) record(status int, took time.Duration) {
 
 // runLoad drives creates (each followed by a PATCH when it succeeded)
 // from workers until stop is closed.
+// checkCreates checks the load's creates against db: every 201 is in
+// the database; no failed create left a row. It returns the database's
+// tasks, id by title.
+func (l *loadResult) checkCreates(t *testing.T, db *sql.DB) map[string]int64 {
+	t.Helper()
+	rows, err := db.Query("SELECT id, title FROM tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	inDB := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var title string
+		rows.Scan(&id, &title)
+		inDB[title] = id
+	}
+	for title, id := range l.created {
+		if inDB[title] != id {
+			t.Errorf("create %q answered 201 (id %d) is not in the database", title, id)
+		}
+	}
+	for _, title := range l.failed {
+		if _, ok := inDB[title]; ok {
+			t.Errorf("create %q was answered with an error but left a row", title)
+		}
+	}
+	return inDB
+}
+
 func runLoad(t *testing.T, base string, workers int, stop <-chan struct{}) *loadResult {
 	res := &loadResult{statuses: map[int]int{}, created: map[string]int64{}, done: make(chan struct{})}
 	client := &http.Client{Timeout: 20 * time.Second}
@@ -193,29 +223,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if load.transport > 0 {
 		t.Errorf("%d requests got no HTTP answer", load.transport)
 	}
-	// Every 201 is in the database; no failed create left a row.
-	rows, err := db.Query("SELECT id, title FROM tasks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	inDB := map[string]int64{}
-	for rows.Next() {
-		var id int64
-		var title string
-		rows.Scan(&id, &title)
-		inDB[title] = id
-	}
-	for title, id := range load.created {
-		if inDB[title] != id {
-			t.Errorf("create %q answered 201 (id %d) is not in the database", title, id)
-		}
-	}
-	for _, title := range load.failed {
-		if _, ok := inDB[title]; ok {
-			t.Errorf("create %q was answered with an error but left a row", title)
-		}
-	}
+	inDB := load.checkCreates(t, db)
 	if len(inDB) != len(load.created) {
 		t.Errorf("%d rows in the database, %d creates answered 201", len(inDB), len(load.created))
 	}
