@@ -226,6 +226,15 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			l.mu.Lock()
 			quiet := l.quiet
 			l.mu.Unlock()
+			// A deadline that passed before Accept looked (its goroutine
+			// ran late on a loaded machine) says nothing of the queue:
+			// ask the socket before taking it as drained.
+			if tl, ok := l.Listener.(*net.TCPListener); quiet && ok {
+				if n, err := acceptQueue(tl); err == nil && n > 0 {
+					tl.SetDeadline(time.Now().Add(queueQuiet))
+					continue
+				}
+			}
 			if quiet {
 				l.drainOnce.Do(func() { close(l.drained) })
 				<-l.closed

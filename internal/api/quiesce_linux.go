@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // stopAccepting attaches a socket filter that drops every packet to the
@@ -28,4 +30,26 @@ func stopAccepting(l *net.TCPListener) error {
 		return fmt.Errorf("api: stop accepting: %w", err)
 	}
 	return nil
+}
+
+// acceptQueue returns how many connections wait in l's accept queue:
+// Linux reports it for a listening socket as tcpi_unacked.
+func acceptQueue(l *net.TCPListener) (int, error) {
+	rc, err := l.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var (
+		info *unix.TCPInfo
+		serr error
+	)
+	if err := rc.Control(func(fd uintptr) {
+		info, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, serr
+	}
+	return int(info.Unacked), nil
 }
