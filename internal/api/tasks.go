@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -180,7 +179,7 @@ func handleUpdate(tasks taskStore, decode func(http.ResponseWriter, *http.Reques
 		}
 		t, err := tasks.Update(r.Context(), id, c, v)
 		if err != nil {
-			return preconditionOr(v, err)
+			return err
 		}
 		return writeTask(w, http.StatusOK, t)
 	}
@@ -243,7 +242,7 @@ func handleDelete(tasks taskStore) handler {
 			return err
 		}
 		if err := tasks.Delete(r.Context(), id, v); err != nil {
-			return preconditionOr(v, err)
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -273,15 +272,6 @@ func idempotencyKey(values []string) (string, *fieldError) {
 	return k, nil
 }
 
-// preconditionOr turns "not found" into 412 for If-Match: *, which
-// RFC 9110 §13.1.1 makes false when there is no current representation.
-func preconditionOr(v store.Version, err error) error {
-	if v.Any && errors.Is(err, store.ErrNotFound) {
-		return newProblem(http.StatusPreconditionFailed, "If-Match: * but there is no task with this id")
-	}
-	return err
-}
-
 // ifNoneMatch evaluates a write's If-None-Match against the task as it
 // is, in RFC 9110 §13.2.2's order: If-Match first (v, which the write
 // itself checks again, atomically), then If-None-Match, whose "*" or
@@ -290,6 +280,10 @@ func preconditionOr(v store.Version, err error) error {
 // the header it costs nothing. The check and the write are two
 // statements, which is safe: updated_at only moves forward, so a tag
 // that did not match cannot start to.
+//
+// A missing task is 404 whatever the preconditions, If-Match: * included:
+// RFC 9110 §13.2.1 puts a failure the request would meet without them
+// before their evaluation.
 func ifNoneMatch(r *http.Request, tasks taskStore, id int64, v store.Version) error {
 	inm := r.Header.Values("If-None-Match")
 	if len(inm) == 0 {
@@ -297,7 +291,7 @@ func ifNoneMatch(r *http.Request, tasks taskStore, id int64, v store.Version) er
 	}
 	t, err := tasks.Get(r.Context(), id)
 	if err != nil {
-		return preconditionOr(v, err)
+		return err
 	}
 	if v.Conditional() && !store.Matches(t, v) {
 		return preconditionFailed(t, "the task has changed since the version given in If-Match")

@@ -147,7 +147,7 @@ func TestErrors(t *testing.T) {
 		{"wrong method on task", "OPTIONS", path, "", nil, 405, nil, "DELETE"},
 		{"stale If-Match", "PATCH", path, `{"done":true}`, []string{"If-Match", `"1"`}, 412, nil, "changed"},
 		{"weak If-Match", "PUT", path, `{"title":"a","done":true}`, []string{"If-Match", "W/" + etag}, 412, nil, ""},
-		{"If-Match * on missing task", "DELETE", "/tasks/999999", "", []string{"If-Match", "*"}, 412, nil, ""},
+		{"If-Match * on missing task", "DELETE", "/tasks/999999", "", []string{"If-Match", "*"}, 404, nil, ""},
 		{"malformed If-Match", "DELETE", path, "", []string{"If-Match", "abc"}, 422, []string{"If-Match"}, ""},
 		{"truncated string", "POST", "/tasks", `{"title":"ab`, nil, 400, nil, "unexpected end"},
 		{"empty body", "POST", "/tasks", "", []string{"Content-Type", "application/json"}, 400, nil, "unexpected end"},
