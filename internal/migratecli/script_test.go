@@ -3,6 +3,7 @@ package migratecli_test
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ func migrateMain() {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the files that the scripts' cmp lines compare output with")
+
 // TestScripts runs testdata/script/*.txtar: `exec migrate …` lines with
 // their expected output, exit status and files, plus the commands below
 // for what a user would check with psql or ls.
@@ -46,6 +49,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			// Documented: under testscript.Run, T is a testing.TB.
 			env.Values[tbKey{}] = env.T().(testing.TB)
