@@ -14,6 +14,7 @@ import (
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
 
 	"tasks/internal/atlasconf"
 	"tasks/internal/dbtest"
@@ -25,47 +26,78 @@ var cluster *dbtest.Cluster
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m, &cluster)) }
 
-var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/ from the current output")
+var update = flag.Bool("update", false, "rewrite the want.txt sections of testdata/*.txtar from the current output")
 
-// TestCases runs every case of testdata/: a migration directory (its
-// *.sql files), an optional atlas.hcl whose env "test" holds the lint
-// settings (without one, the newest file is linted with the analyzers'
-// defaults), and want.txt, the expected report followed, when lint must
-// fail, by "error: <message>".
+// TestCases runs every testdata/*.txtar, in the format of the diff's
+// scenario files: the migration directory (its *.sql sections), an
+// optional atlas.hcl whose env "test" holds the lint settings (without
+// one, the newest file is linted with the analyzers' defaults), and
+// want.txt, the expected report followed, when lint must fail, by
+// "error: <message>".
 func TestCases(t *testing.T) {
-	cases, err := filepath.Glob("testdata/*")
+	cases, err := filepath.Glob("testdata/*.txtar")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cases) == 0 {
 		t.Fatal("no cases in testdata/")
 	}
-	for _, dir := range cases {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+	for _, path := range cases {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
 			t.Parallel()
-			got := runCase(t, dir)
-			wantFile := filepath.Join(dir, "want.txt")
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(wantFile)
+			a, err := txtar.ParseFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(string(want), got); d != "" {
+			got := runCase(t, a)
+			want, ok := section(a, "want.txt")
+			if *update {
+				setSection(a, "want.txt", got)
+				if err := os.WriteFile(path, txtar.Format(a), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				want, ok = got, true
+			}
+			if !ok {
+				t.Fatal("no want.txt section")
+			}
+			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("report (-want +got):\n%s", d)
 			}
 		})
 	}
 }
 
-func runCase(t *testing.T, dir string) string {
+// section returns the text of the archive's file called name.
+func section(a *txtar.Archive, name string) (string, bool) {
+	for _, f := range a.Files {
+		if f.Name == name {
+			return string(f.Data), true
+		}
+	}
+	return "", false
+}
+
+// setSection replaces (or appends) the archive's file called name.
+func setSection(a *txtar.Archive, name, text string) {
+	for i, f := range a.Files {
+		if f.Name == name {
+			a.Files[i].Data = []byte(text)
+			return
+		}
+	}
+	a.Files = append(a.Files, txtar.File{Name: name, Data: []byte(text)})
+}
+
+func runCase(t *testing.T, a *txtar.Archive) string {
 	t.Helper()
 	cfg := lint.Config{Latest: 1, Schema: "public"}
-	if _, err := os.Stat(filepath.Join(dir, "atlas.hcl")); err == nil {
-		f, err := atlasconf.Load(filepath.Join(dir, "atlas.hcl"), nil)
+	if hcl, ok := section(a, "atlas.hcl"); ok {
+		path := filepath.Join(t.TempDir(), "atlas.hcl")
+		if err := os.WriteFile(path, []byte(hcl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := atlasconf.Load(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +107,7 @@ func runCase(t *testing.T, dir string) string {
 		}
 		cfg.Rules, cfg.Latest = env.Lint.Rules, env.Lint.Latest
 	}
-	cfg.Dir = copyDir(t, dir)
+	cfg.Dir = writeDir(t, a)
 	cfg.DB = emptyDB(t)
 	var out bytes.Buffer
 	cfg.Out = &out
@@ -89,21 +121,17 @@ func runCase(t *testing.T, dir string) string {
 	return out.String()
 }
 
-// copyDir copies a case's migration files to a fresh directory and
-// writes their atlas.sum, so that testdata holds only what a case is.
-func copyDir(t *testing.T, dir string) amigrate.Dir {
+// writeDir writes a case's migration files (its *.sql sections) to a
+// fresh directory with their atlas.sum, so that a case holds only what
+// it is about.
+func writeDir(t *testing.T, a *txtar.Archive) amigrate.Dir {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := t.TempDir()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, f := range a.Files {
+		if filepath.Ext(f.Name) != ".sql" {
+			continue
 		}
-		if err := os.WriteFile(filepath.Join(p, filepath.Base(f)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(p, f.Name), f.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,6 +143,16 @@ func copyDir(t *testing.T, dir string) amigrate.Dir {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// caseDir is writeDir for the case file at path.
+func caseDir(t *testing.T, path string) amigrate.Dir {
+	t.Helper()
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeDir(t, a)
 }
 
 // emptyDB is an empty database on one connection, search_path public: what
@@ -139,7 +177,7 @@ func emptyDB(t *testing.T) *sql.DB {
 }
 
 func TestChecksumMismatchRefused(t *testing.T) {
-	d := copyDir(t, "testdata/ds102_drop_table")
+	d := caseDir(t, "testdata/ds102_drop_table.txtar")
 	p := d.(*amigrate.LocalDir).Path()
 	if err := os.WriteFile(filepath.Join(p, "2_drop.sql"), []byte("DROP TABLE nope;\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -151,7 +189,7 @@ func TestChecksumMismatchRefused(t *testing.T) {
 }
 
 func TestFailingStatementNamesFileAndLine(t *testing.T) {
-	d := copyDir(t, "testdata/ds102_drop_table")
+	d := caseDir(t, "testdata/ds102_drop_table.txtar")
 	p := d.(*amigrate.LocalDir).Path()
 	if err := os.WriteFile(filepath.Join(p, "3_bad.sql"), []byte("-- nothing\nALTER TABLE missing ADD COLUMN x int;\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,2 +1,0 @@
-CREATE TABLE t (id int);
-CREATE TABLE scratch (id int);

@@ -1,1 +1,0 @@
-CREATE TABLE t (id int, a int, b int, c int);

@@ -1,2 +1,0 @@
-// No latest: every file is linted.
-env "test" {}

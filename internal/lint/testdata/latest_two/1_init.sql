@@ -1,3 +1,0 @@
-CREATE TABLE a (id int);
-CREATE TABLE b (id int);
-CREATE TABLE c (id int);

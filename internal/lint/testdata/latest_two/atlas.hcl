@@ -1,5 +1,0 @@
-env "test" {
-  lint {
-    latest = 2
-  }
-}

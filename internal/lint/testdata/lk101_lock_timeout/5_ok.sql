@@ -1,2 +1,0 @@
-SET lock_timeout TO '1s';
-ALTER TABLE t ADD COLUMN d int;

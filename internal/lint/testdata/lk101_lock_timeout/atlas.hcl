@@ -1,4 +1,0 @@
-lint {
-  latest = 5
-}
-env "test" {}

@@ -1,3 +1,0 @@
-CREATE INDEX t_n ON t (n);
-DROP INDEX t_v;
-ALTER TABLE t ALTER COLUMN n TYPE bigint;

@@ -1,3 +1,0 @@
--- atlas:nolint
-
-ALTER TABLE t DROP COLUMN a;

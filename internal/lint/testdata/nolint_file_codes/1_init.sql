@@ -1,2 +1,0 @@
-CREATE TABLE t (id int, a int);
-CREATE TABLE u (id int);

@@ -1,4 +1,0 @@
--- atlas:nolint DS103
-
-ALTER TABLE t DROP COLUMN a;
-DROP TABLE u;

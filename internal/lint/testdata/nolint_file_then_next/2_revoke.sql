@@ -1,3 +1,0 @@
--- atlas:nolint
-
-REVOKE SELECT ON t FROM pg_monitor;

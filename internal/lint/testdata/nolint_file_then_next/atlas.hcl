@@ -1,6 +1,0 @@
-// The skipped file's revoke is not reported again with the next file.
-env "test" {
-  lint {
-    latest = 2
-  }
-}

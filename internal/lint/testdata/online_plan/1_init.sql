@@ -1,2 +1,0 @@
-CREATE TABLE owners (id integer PRIMARY KEY);
-CREATE TABLE t (id integer PRIMARY KEY, a integer, b integer, c text);

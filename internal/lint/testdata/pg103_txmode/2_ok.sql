@@ -1,3 +1,0 @@
--- atlas:txmode none
-
-CREATE INDEX CONCURRENTLY t_id ON t (id);

@@ -1,4 +1,0 @@
-lint {
-  latest = 2
-}
-env "test" {}

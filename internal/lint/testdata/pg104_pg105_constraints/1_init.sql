@@ -1,2 +1,0 @@
-CREATE TABLE t (id int, v text, w text);
-CREATE UNIQUE INDEX t_w ON t (w);

@@ -1,1 +1,0 @@
-CREATE TABLE t (id int, name varchar(10), n int);

@@ -1,1 +1,0 @@
-ALTER TABLE tasks DISABLE TRIGGER tasks_updated_at;

@@ -1,7 +1,0 @@
-lint {
-  latest = 1
-  updated_at {
-    skip = true
-  }
-}
-env "test" {}

@@ -1,1 +1,0 @@
-CREATE TABLE notes (id int, updated_at timestamptz);

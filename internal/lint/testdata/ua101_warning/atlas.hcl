@@ -1,8 +1,0 @@
-env "test" {
-  lint {
-    latest = 1
-    updated_at {
-      error = false
-    }
-  }
-}
