@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ type Config struct {
 	// lock_timeout (files.go, plan.Online). The zero value writes plans
 	// as for an idle database.
 	Online atlasconf.Diff
+	// Schemas is the env's schemas attribute: when set, the only schemas
+	// the diff may manage besides the sources' (see withCreated).
+	Schemas []string
 	// LoadEnt loads the Ent schema package at a directory; nil uses Ent's
 	// own loader (which compiles the package, as Atlas's ent:// does).
 	LoadEnt func(ctx context.Context, dir string) ([]*entschema.Table, error)
@@ -116,6 +120,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	defer des.Close()
 	if err := c.build(ctx, des, dev.schema); err != nil {
+		return nil, err
+	}
+	created, err := createdSchemas(ctx, append(slices.Clone(schemas), dev.schema), cur, des)
+	if err != nil {
+		return nil, err
+	}
+	if schemas, def, err = withCreated(schemas, def, created, c.Schemas); err != nil {
 		return nil, err
 	}
 	if err := inspectPath(ctx, def, cur, des); err != nil {
@@ -510,9 +521,17 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	}
 	var tables []schema.Change
 	for _, c := range all {
-		switch c.(type) {
+		switch c := c.(type) {
 		case *schema.AddTable, *schema.DropTable, *schema.ModifyTable:
 			tables = append(tables, c)
+		case *schema.DropSchema:
+			// A managed schema the desired state no longer creates:
+			// Atlas's PostgreSQL driver drops it with its tables in one
+			// statement; here each table is dropped where the graph
+			// puts it, and the schema, a model object, after them.
+			for _, t := range c.S.Tables {
+				tables = append(tables, &schema.DropTable{T: t})
+			}
 		}
 	}
 	var opts []amigrate.PlanOption

@@ -224,7 +224,12 @@ func (sc *fileScenario) run(t *testing.T) {
 	if err := diff.ExecSQL(ctx, want, "after.sql", sc.after); err != nil {
 		t.Fatal(err)
 	}
-	compareCatalogs(t, sc.schemas, want, openDB(t, migratedURL))
+	// Schemas after.sql creates are managed as well: compare them too.
+	created, err := diff.CreatedSchemas(ctx, sc.schemas, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareCatalogs(t, append(sc.schemas, created...), want, openDB(t, migratedURL))
 }
 
 // wantN reports whether a section holds a later file of a migration
