@@ -796,6 +796,13 @@ func comment(verb string, o *catalog.Object) string {
 	switch o.Kind {
 	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
 		return fmt.Sprintf("%s %s %s", verb, ident(o.Name), o.Kind)
+	case catalog.KindSchema:
+		if verb == "drop" {
+			// Its planned objects are dropped before it, and no CASCADE:
+			// what a database holds there that no migration created
+			// stops the migration instead of going with the schema.
+			return fmt.Sprintf("drop schema %s (fails if it still holds objects no migration created; they are kept)", ident(o.Name))
+		}
 	case catalog.KindDefaultACL:
 		v := map[string]string{"create": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
