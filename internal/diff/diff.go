@@ -167,7 +167,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			return nil, err
 		}
 		if len(ds) > 0 {
-			return nil, fmt.Errorf("diff: self-check: the desired state differs from the migration directory's in what this tool cannot migrate, nothing written:\n  %s",
+			return nil, fmt.Errorf("diff: self-check: the desired state differs from the migration directory's in what this tool cannot migrate, nothing written:\n  %s\n"+
+				"(each line: the object, the attribute, the desired value and the directory's). Write the change of these attributes "+
+				"by hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash), then run migrate diff again",
 				strings.Join(ds, "\n  "))
 		}
 		fmt.Fprintln(c.Out, SyncedMessage)
@@ -360,7 +362,9 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 		for _, ch := range rest {
 			left = append(left, ch.Cmd)
 		}
-		return fmt.Errorf("diff: self-check: the planned migration does not reach the desired state, nothing written; still different:\n  %s",
+		return fmt.Errorf("diff: self-check: the planned migration does not reach the desired state, nothing written; a second diff "+
+			"would still plan:\n  %s\nWrite these changes by hand in a migration of their own (migrate new <name>, write the SQL, "+
+			"then migrate hash), then run migrate diff again",
 			strings.Join(left, "\n  "))
 	}
 	return nil
@@ -477,6 +481,10 @@ func nextVersion(dir amigrate.Dir, now time.Time) (string, error) {
 func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, online atlasconf.Diff) ([]*amigrate.Change, error) {
 	curM, err := catalog.Inspect(ctx, cur, schemas, def)
 	if err != nil {
+		var ue *catalog.UnsupportedError
+		if errors.As(err, &ue) {
+			ue.Directory = true
+		}
 		return nil, fmt.Errorf("diff: current state: %w", err)
 	}
 	desM, err := catalog.Inspect(ctx, des, schemas, def)

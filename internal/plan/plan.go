@@ -458,7 +458,8 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 	}
 	if before == nil {
 		return fmt.Errorf("plan: %s needs %s, which this migration drops or re-creates, and cannot be re-created around it; "+
-			"split the change into two migrations", d.ID, dep.ID)
+			"nothing written. Split the change into two migrations: first remove or change %s in the desired state and run "+
+			"migrate diff, then make the change of %s and run it again", d.ID, dep.ID, d.ID, dep.ID)
 	}
 	b := &atlasChange{table: ft, top: before, sub: true}
 	p.touch(b, before)
