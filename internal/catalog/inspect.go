@@ -359,6 +359,10 @@ func unclaimed(ctx context.Context, q Querier, m *Model) error {
 // UnsupportedError names objects that the diff cannot migrate.
 type UnsupportedError struct {
 	Objects []string
+	// Directory is set by the caller when the objects are in the state
+	// the migration directory builds (a hand-written file made them),
+	// not in the desired state: the way out differs.
+	Directory bool
 }
 
 func (e *UnsupportedError) Error() string {

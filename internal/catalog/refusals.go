@@ -46,7 +46,9 @@ ORDER BY 1`, pqArray(m.Schemas))
 		strings.Join(names, "; "))
 }
 
-// hint is what an UnsupportedError tells to do about its objects.
+// hint is what an UnsupportedError tells to do about its objects: why
+// they stop the diff, and the way out, which depends on the state that
+// holds them.
 func (e *UnsupportedError) hint() string {
 	var schemas []string
 	others := false
@@ -59,14 +61,27 @@ func (e *UnsupportedError) hint() string {
 	}
 	var h []string
 	for _, s := range schemas {
-		h = append(h, fmt.Sprintf("schema %s is not one of the schemas this diff manages (the composite_schema members "+
-			"of atlas.hcl): to have it and its objects migrated, add a member for it, e.g. schema %q { url = \"file://%s.sql\" } "+
-			"with its objects in that file (created in the member's schema); otherwise do not create it in the desired state",
-			s, s, s))
+		// Every schema the states create is managed; what is left is
+		// one that exists in every database (public) while the diff is
+		// bound to another (the dev URL's search_path).
+		h = append(h, fmt.Sprintf("schema %s is not managed by this diff, which is bound to the schemas of the composite_schema "+
+			"members (or the dev URL's search_path) and the schemas the states create: name it in atlas.hcl with a member, "+
+			"e.g. schema %q { url = \"file://schema.sql\" }, or create nothing in it", s, s))
 	}
-	if others {
-		h = append(h, "the other kinds cannot be migrated by this tool (see \"What schema.sql may declare\" in the README): "+
-			"remove them from the desired state, or create them by hand in a migration file of their own (migrate new, then make hash)")
+	if !others {
+		return strings.Join(h, "\n  ")
+	}
+	why := "this tool cannot create, change or drop these kinds (see \"What schema.sql may declare\" in the README), " +
+		"and a diff that cannot see an object must not claim to migrate it"
+	if e.Directory {
+		h = append(h, "they are in the state the migration directory builds (a hand-written migration created them): "+why+
+			". While the directory creates them, migrate diff cannot run: add a migration that drops them "+
+			"(migrate new <name>, write the DROP statements, then migrate hash) and, where the target needs them, "+
+			"create them there by hand outside the migrations; or write every later migration by hand the same way")
+	} else {
+		h = append(h, "they are in the desired state: "+why+
+			". Remove them from the desired state; if the database needs them, create them by hand on the target "+
+			"database, outside the migrations (a diff reads only the directory and the desired state, so it leaves them alone)")
 	}
 	return strings.Join(h, "\n  ")
 }

@@ -121,10 +121,16 @@ ORDER BY 2`)
 			// Re-creating an extension drops every column of its types
 			// and every index on its operator classes: refuse instead.
 			if f := from.ext; f != nil && f.version != ver && !contains(f.targets, ver) {
-				return fmt.Errorf("catalog: extension %s: PostgreSQL has no update path from version %s to %s", name, f.version, ver)
+				return fmt.Errorf("catalog: extension %s: PostgreSQL has no update path from version %s to %s, and re-creating "+
+					"the extension would drop every column, index and function using its types, operators and functions; "+
+					"nothing written. Ask for a version the server can update to (CREATE EXTENSION … VERSION), or write the change "+
+					"by hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash)", name, f.version, ver)
 			}
 			if f := from.ext; f != nil && f.schema != schema && !relocatable {
-				return fmt.Errorf("catalog: extension %s cannot move from schema %s to %s: it is not relocatable", name, f.schema, schema)
+				return fmt.Errorf("catalog: extension %s cannot move from schema %s to %s: it is not relocatable (ALTER EXTENSION … "+
+					"SET SCHEMA refuses it), and re-creating it would drop what uses its objects; nothing written. Keep it in "+
+					"schema %s (CREATE EXTENSION … SCHEMA %s), or move it by hand in a migration of its own (migrate new <name>, "+
+					"write the SQL, then migrate hash)", name, f.schema, schema, f.schema, f.schema)
 			}
 			return nil
 		}

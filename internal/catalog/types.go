@@ -106,7 +106,9 @@ func refuseRecreate(o *Object) func(from *Object) error {
 			return nil
 		}
 		return fmt.Errorf("catalog: %s %s: PostgreSQL cannot make this change in place, and re-creating it would drop the columns %s; "+
-			"migrate those columns to a new type by hand", o.Kind, o.Name, strings.Join(from.users, ", "))
+			"nothing written. Migrate those columns by hand in a migration of its own (migrate new <name>: create the new "+
+			"type under another name, ALTER TABLE … ALTER COLUMN … TYPE … USING …, drop the old type, rename the new one; "+
+			"then migrate hash), and run migrate diff again", o.Kind, o.Name, strings.Join(from.users, ", "))
 	}
 }
 
@@ -156,7 +158,8 @@ func enumAlter(name string, from, to []string) ([]string, error) {
 	}
 	if j < len(from) {
 		return nil, fmt.Errorf("catalog: enum type %s: PostgreSQL cannot remove or reorder enum values in place (from (%s) to (%s)); "+
-			"add values only, or rename exactly one, or migrate the columns to a new type by hand",
+			"nothing written. Add values only, or rename exactly one per migration, or migrate the columns to a new type by "+
+			"hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash)",
 			name, quoteLabels(from), quoteLabels(to))
 	}
 	old := map[string]bool{}

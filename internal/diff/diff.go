@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ type Config struct {
 	// lock_timeout (files.go, plan.Online). The zero value writes plans
 	// as for an idle database.
 	Online atlasconf.Diff
+	// Schemas is the env's schemas attribute: when set, the only schemas
+	// the diff may manage besides the sources' (see withCreated).
+	Schemas []string
 	// LoadEnt loads the Ent schema package at a directory; nil uses Ent's
 	// own loader (which compiles the package, as Atlas's ent:// does).
 	LoadEnt func(ctx context.Context, dir string) ([]*entschema.Table, error)
@@ -118,6 +122,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.build(ctx, des, dev.schema); err != nil {
 		return nil, err
 	}
+	created, err := createdSchemas(ctx, append(slices.Clone(schemas), dev.schema), cur, des)
+	if err != nil {
+		return nil, err
+	}
+	if schemas, def, err = withCreated(schemas, def, created, c.Schemas); err != nil {
+		return nil, err
+	}
 	if err := inspectPath(ctx, def, cur, des); err != nil {
 		return nil, err
 	}
@@ -156,7 +167,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			return nil, err
 		}
 		if len(ds) > 0 {
-			return nil, fmt.Errorf("diff: self-check: the desired state differs from the migration directory's in what this tool cannot migrate, nothing written:\n  %s",
+			return nil, fmt.Errorf("diff: self-check: the desired state differs from the migration directory's in what this tool cannot migrate, nothing written:\n  %s\n"+
+				"(each line: the object, the attribute, the desired value and the directory's). Write the change of these attributes "+
+				"by hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash), then run migrate diff again",
 				strings.Join(ds, "\n  "))
 		}
 		fmt.Fprintln(c.Out, SyncedMessage)
@@ -349,7 +362,9 @@ func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schema
 		for _, ch := range rest {
 			left = append(left, ch.Cmd)
 		}
-		return fmt.Errorf("diff: self-check: the planned migration does not reach the desired state, nothing written; still different:\n  %s",
+		return fmt.Errorf("diff: self-check: the planned migration does not reach the desired state, nothing written; a second diff "+
+			"would still plan:\n  %s\nWrite these changes by hand in a migration of their own (migrate new <name>, write the SQL, "+
+			"then migrate hash), then run migrate diff again",
 			strings.Join(left, "\n  "))
 	}
 	return nil
@@ -466,6 +481,10 @@ func nextVersion(dir amigrate.Dir, now time.Time) (string, error) {
 func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, online atlasconf.Diff) ([]*amigrate.Change, error) {
 	curM, err := catalog.Inspect(ctx, cur, schemas, def)
 	if err != nil {
+		var ue *catalog.UnsupportedError
+		if errors.As(err, &ue) {
+			ue.Directory = true
+		}
 		return nil, fmt.Errorf("diff: current state: %w", err)
 	}
 	desM, err := catalog.Inspect(ctx, des, schemas, def)
@@ -510,9 +529,17 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	}
 	var tables []schema.Change
 	for _, c := range all {
-		switch c.(type) {
+		switch c := c.(type) {
 		case *schema.AddTable, *schema.DropTable, *schema.ModifyTable:
 			tables = append(tables, c)
+		case *schema.DropSchema:
+			// A managed schema the desired state no longer creates:
+			// Atlas's PostgreSQL driver drops it with its tables in one
+			// statement; here each table is dropped where the graph
+			// puts it, and the schema, a model object, after them.
+			for _, t := range c.S.Tables {
+				tables = append(tables, &schema.DropTable{T: t})
+			}
 		}
 	}
 	var opts []amigrate.PlanOption

@@ -33,3 +33,9 @@ func WithMutation(c Config, f func([]*amigrate.Change) []*amigrate.Change) Confi
 func LoadEntCache(ctx context.Context, schemaDir, cacheDir string) ([]*entschema.Table, error) {
 	return loadEnt(ctx, schemaDir, cacheDir)
 }
+
+// CreatedSchemas lists the schemas of the databases that the diff
+// manages because their SQL created them.
+func CreatedSchemas(ctx context.Context, declared []string, dbs ...*sql.DB) ([]string, error) {
+	return createdSchemas(ctx, declared, dbs...)
+}

@@ -169,12 +169,14 @@ func execFiles(ctx context.Context, db *sql.DB, files []amigrate.File) error {
 // stmtError explains a planned statement that failed on the migrated
 // state.
 func stmtError(err error, stmt string) error {
-	hint := ""
+	hint := "\n  Write this change by hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash), " +
+		"then run migrate diff again"
 	if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == "42804" {
 		// datatype_mismatch: a type change with no implicit cast,
 		// which only the user can say how to convert.
 		hint = "\n  PostgreSQL has no implicit conversion for this type change: write it by hand" +
-			" (ALTER COLUMN … TYPE … USING <expression>, or add a column, copy, drop the old one)"
+			" (ALTER COLUMN … TYPE … USING <expression>, or add a column, copy, drop the old one) in a migration of its own" +
+			" (migrate new <name>, write the SQL, then migrate hash), then run migrate diff again"
 	}
 	return fmt.Errorf("diff: self-check: the planned migration fails on the migrated state, nothing written: %w\n  in statement: %s%s",
 		err, stmt, hint)

@@ -74,14 +74,37 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	if err := Replay(ctx, des, keep); err != nil {
 		return nil, err
 	}
+	// The dev copy of the current state: the plan is rehearsed on it,
+	// and the schemas it and the kept state create are managed, as diff
+	// manages them (never those found only on the target, which no file
+	// made).
+	v, err := dev.scratch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	now, err := upTo(c.From)
+	if err != nil {
+		return nil, err
+	}
+	if err := Replay(ctx, v, now); err != nil {
+		return nil, err
+	}
+	created, err := createdSchemas(ctx, schemas, des, v)
+	if err != nil {
+		return nil, err
+	}
+	if schemas, def, err = withCreated(schemas, def, created, nil); err != nil {
+		return nil, err
+	}
 	// A revision table among the target's own tables stays as it is.
 	var revInSchema bool
 	if err := c.Target.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL",
-		pq.QuoteIdentifier(def)+"."+revtable.Table).Scan(&revInSchema); err != nil {
+		pq.QuoteIdentifier(dev.schema)+"."+revtable.Table).Scan(&revInSchema); err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
 	if revInSchema {
-		if err := migrate.EnsureRevisionTable(ctx, des, def); err != nil {
+		if err := migrate.EnsureRevisionTable(ctx, des, dev.schema); err != nil {
 			return nil, err
 		}
 	}
@@ -99,22 +122,10 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	}
 	r := &Revert{Changes: changes, Checks: checks}
 
-	// Check the plan on a dev copy of the current state, as diff checks
-	// what it writes.
-	v, err := dev.scratch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer v.Close()
-	now, err := upTo(c.From)
-	if err != nil {
-		return nil, err
-	}
-	if err := Replay(ctx, v, now); err != nil {
-		return nil, err
-	}
+	// Check the plan on the dev copy of the current state, as diff
+	// checks what it writes.
 	if revInSchema {
-		if err := migrate.EnsureRevisionTable(ctx, v, def); err != nil {
+		if err := migrate.EnsureRevisionTable(ctx, v, dev.schema); err != nil {
 			return nil, err
 		}
 	}

@@ -32,7 +32,8 @@ import (
 // nothing, and the migrated database's catalog equals that of a
 // database built straight from the desired SQL.
 //
-// A diff.hcl section holds an atlas.hcl diff block (online plans); a
+// A diff.hcl section holds an atlas.hcl diff block (online plans), or an
+// env "scenario" block with one and the env's schemas attribute; a
 // migration written as several files is checked against want.sql,
 // want.2.sql, want.3.sql…
 //
@@ -162,9 +163,10 @@ func (sc *fileScenario) run(t *testing.T) {
 		}
 		var out bytes.Buffer
 		clock = clock.Add(time.Minute)
+		env := sc.env(t)
 		res, err := diff.Run(ctx, diff.Config{
 			Dir: dir, Sources: sc.sources(), DevURL: dev, Name: name, BaseDir: work,
-			Out: &out, Now: func() time.Time { return clock }, Online: sc.online(t),
+			Out: &out, Now: func() time.Time { return clock }, Online: env.Diff, Schemas: env.Schemas,
 		})
 		return res, out.String(), err
 	}
@@ -224,7 +226,12 @@ func (sc *fileScenario) run(t *testing.T) {
 	if err := diff.ExecSQL(ctx, want, "after.sql", sc.after); err != nil {
 		t.Fatal(err)
 	}
-	compareCatalogs(t, sc.schemas, want, openDB(t, migratedURL))
+	// Schemas after.sql creates are managed as well: compare them too.
+	created, err := diff.CreatedSchemas(ctx, sc.schemas, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareCatalogs(t, append(sc.schemas, created...), want, openDB(t, migratedURL))
 }
 
 // wantN reports whether a section holds a later file of a migration
@@ -236,10 +243,12 @@ func wantN(name string) bool {
 	return ok && ok2 && err == nil
 }
 
-// online reads the scenario's diff block as atlas.hcl would hold it.
-func (sc *fileScenario) online(t *testing.T) atlasconf.Diff {
+// env reads the scenario's diff block (online plans), and the env's
+// schemas attribute when it has an env "scenario" of its own, as
+// atlas.hcl would hold them.
+func (sc *fileScenario) env(t *testing.T) *atlasconf.Env {
 	if sc.diffHCL == "" {
-		return atlasconf.Diff{}
+		return &atlasconf.Env{}
 	}
 	// A global diff block alone, or with an env "scenario" of its own.
 	src := sc.diffHCL
@@ -254,7 +263,7 @@ func (sc *fileScenario) online(t *testing.T) atlasconf.Diff {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env.Diff
+	return env
 }
 
 // written returns the texts of a diff's files ([""] when none).

@@ -60,6 +60,7 @@ func diffCommand() command {
 				Check:   check,
 				Out:     c.stdout,
 				Online:  c.conf.Diff,
+				Schemas: c.conf.Schemas,
 			})
 			return err
 		},

@@ -130,7 +130,9 @@ func order(nodes []*node, cur, des *catalog.Model) ([]*migrate.Change, error) {
 			}
 		}
 		sort.Strings(stuck)
-		return nil, fmt.Errorf("plan: these changes depend on each other in a cycle, split them into two migrations: %s",
+		return nil, fmt.Errorf("plan: these changes depend on each other in a cycle, so no order of them works; nothing written. "+
+			"Split them into two migrations: change the desired state part way, run migrate diff, then make the rest of the change "+
+			"and run it again: %s",
 			strings.Join(stuck, "; "))
 	}
 	return out, nil

@@ -458,7 +458,8 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 	}
 	if before == nil {
 		return fmt.Errorf("plan: %s needs %s, which this migration drops or re-creates, and cannot be re-created around it; "+
-			"split the change into two migrations", d.ID, dep.ID)
+			"nothing written. Split the change into two migrations: first remove or change %s in the desired state and run "+
+			"migrate diff, then make the change of %s and run it again", d.ID, dep.ID, d.ID, dep.ID)
 	}
 	b := &atlasChange{table: ft, top: before, sub: true}
 	p.touch(b, before)
@@ -796,6 +797,13 @@ func comment(verb string, o *catalog.Object) string {
 	switch o.Kind {
 	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
 		return fmt.Sprintf("%s %s %s", verb, ident(o.Name), o.Kind)
+	case catalog.KindSchema:
+		if verb == "drop" {
+			// Its planned objects are dropped before it, and no CASCADE:
+			// what a database holds there that no migration created
+			// stops the migration instead of going with the schema.
+			return fmt.Sprintf("drop schema %s (fails if it still holds objects no migration created; they are kept)", ident(o.Name))
+		}
 	case catalog.KindDefaultACL:
 		v := map[string]string{"create": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
