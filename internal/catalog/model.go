@@ -10,55 +10,6 @@ import (
 	"github.com/lib/pq"
 )
 
-// Kind names a kind of schema object, as the diff's messages and IDs
-// spell it.
-type Kind string
-
-// The kinds of the model. Attribute kinds (comment, privileges, …) are
-// separate objects because PostgreSQL sets them with their own statements
-// and keeps them when the object is altered in place.
-const (
-	KindSchema        Kind = "schema"
-	KindExtension     Kind = "extension"
-	KindEnum          Kind = "enum type"
-	KindDomain        Kind = "domain"
-	KindComposite     Kind = "composite type"
-	KindRange         Kind = "range type"
-	KindSequence      Kind = "sequence"
-	KindSequenceOwner Kind = "sequence owner"
-	KindIdentity      Kind = "identity"
-	KindOwner         Kind = "owner"
-	KindTable         Kind = "table"
-	KindColumn        Kind = "column"
-	KindIndex         Kind = "index"
-	KindConstraint    Kind = "constraint"
-	KindView          Kind = "view"
-	KindMatView       Kind = "materialized view"
-	KindFunction      Kind = "function"
-	KindProcedure     Kind = "procedure"
-	KindAggregate     Kind = "aggregate"
-	KindTrigger       Kind = "trigger"
-	KindPolicy        Kind = "policy"
-	KindRule          Kind = "rule"
-	KindStatistics    Kind = "statistics"
-	KindComment       Kind = "comment"
-	KindPrivileges    Kind = "privileges"
-	KindRLS           Kind = "row level security"
-	KindTableOptions  Kind = "storage parameters"
-	KindReplica       Kind = "replica identity"
-	KindColumnStats   Kind = "statistics target"
-	KindColumnStorage Kind = "storage"
-	KindCompression   Kind = "compression"
-	KindColumnOptions Kind = "column options"
-	KindViewDefault   Kind = "default"
-	KindTriggerState  Kind = "trigger state"
-	KindDefaultACL    Kind = "default privileges"
-	KindEventTrigger  Kind = "event trigger"
-	KindCast          Kind = "cast"
-	KindOperator      Kind = "operator"
-	KindOperatorClass Kind = "operator class"
-)
-
 // Addr is an object's address in PostgreSQL's catalog as pg_depend
 // records it: the catalog holding it (pg_class, pg_proc, pg_type, …), its
 // OID there, and a column number for columns (0 otherwise).

@@ -62,7 +62,7 @@ ORDER BY 1, 3, 4`, pqArray(m.Schemas))
 			Name:   f.Name,
 			Def:    fn.compared(),
 			Create: []string{fn.createSQL(name, false)},
-			Drop:   []string{"DROP " + strings.ToUpper(string(kind)) + " " + name + " (" + f.Args + ")"},
+			Drop:   []string{"DROP " + kind.Facts().Keyword + " " + name + " (" + f.Args + ")"},
 			Addr:   Addr{"pg_proc", oid, 0},
 			Alter: func(from *Object) ([]string, bool) {
 				// CREATE OR REPLACE keeps the object (and what depends

@@ -79,9 +79,7 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 // slot is the name an object occupies in its schema's namespace of
 // relations and types, "" for kinds without one.
 func slot(o *catalog.Object) string {
-	switch o.Kind {
-	case catalog.KindTable, catalog.KindView, catalog.KindMatView, catalog.KindSequence, catalog.KindIndex,
-		catalog.KindComposite, catalog.KindEnum, catalog.KindDomain, catalog.KindRange:
+	if o.Kind.Facts().Slot {
 		return o.Schema + "." + o.Name
 	}
 	return ""

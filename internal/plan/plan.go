@@ -157,13 +157,6 @@ func (p *planner) actions() error {
 	return nil
 }
 
-// aclKinds are the kinds whose new objects take default privileges.
-var aclKinds = map[catalog.Kind]bool{
-	catalog.KindSchema: true, catalog.KindTable: true, catalog.KindView: true, catalog.KindMatView: true,
-	catalog.KindSequence: true, catalog.KindFunction: true, catalog.KindProcedure: true, catalog.KindAggregate: true,
-	catalog.KindEnum: true, catalog.KindDomain: true, catalog.KindComposite: true, catalog.KindRange: true,
-}
-
 // defaultACLsAround resets every default privileges entry at the start
 // of a migration that creates objects, and sets it again at the end
 // (their rank puts them there), also the entries that do not change. An
@@ -188,11 +181,11 @@ func (p *planner) defaultACLsAround() {
 // createsObjects reports whether the migration creates an object that
 // default privileges apply to: a table (with the sequences of its
 // identity and serial columns), a column that may bring a sequence, or
-// one of aclKinds.
+// a kind that takes default privileges.
 func (p *planner) createsObjects() bool {
 	for id, a := range p.act {
 		if a == create || a == replace || a == recreate {
-			if o := p.in.Des.Objects[id]; o != nil && aclKinds[o.Kind] {
+			if o := p.in.Des.Objects[id]; o != nil && o.Kind.Facts().DefaultACL {
 				return true
 			}
 		}
@@ -788,47 +781,34 @@ func changes(stmts []string, comment string) []*migrate.Change {
 }
 
 // comment is the migration file's line above an object's statements, in
-// the shapes Atlas writes: `Create "f" function`, `Create trigger "t"`.
+// the shapes Atlas writes (catalog.Label): `Create "f" function`,
+// `Create trigger "t"`.
 func comment(verb string, o *catalog.Object) string {
 	if o.Comment != "" {
 		return o.Comment
 	}
-	switch o.Kind {
-	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
+	switch o.Kind.Facts().Label {
+	case catalog.LabelNameKind:
 		return fmt.Sprintf("%s %s %s", verb, ident(o.Name), o.Kind)
-	case catalog.KindDefaultACL:
+	case catalog.LabelSetting:
 		v := map[string]string{"create": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
-	case catalog.KindTrigger, catalog.KindPolicy, catalog.KindRule:
+	case catalog.LabelOnTable, catalog.LabelTrigger:
 		if verb == "drop" {
 			return fmt.Sprintf("%s %s %s from table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
 		}
-		if verb == "create" && o.Kind == catalog.KindTrigger {
+		if verb == "create" && o.Kind.Facts().Label == catalog.LabelTrigger {
 			return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
 		}
 		return fmt.Sprintf("%s %s %s on table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
-	}
-	if strings.Contains(o.ID, " of ") {
-		// An attribute object: name what it belongs to.
-		_, of, _ := strings.Cut(o.ID, " of ")
-		v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
-		return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
+	case catalog.LabelAttribute:
+		if _, of, ok := strings.Cut(o.ID, " of "); ok {
+			// Name what the attribute belongs to.
+			v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
+			return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
+		}
 	}
 	return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
-}
-
-// kindRank orders creates by kind when nothing else does: what others
-// are built from first. Drops use the reverse.
-var kindRank = map[catalog.Kind]int{
-	catalog.KindSchema: 0, catalog.KindExtension: 1, catalog.KindEnum: 2, catalog.KindDomain: 3,
-	catalog.KindComposite: 3, catalog.KindRange: 3, catalog.KindSequence: 4, catalog.KindFunction: 5,
-	catalog.KindProcedure: 5, catalog.KindAggregate: 6, catalog.KindView: 7, catalog.KindMatView: 8,
-	catalog.KindIndex: 9, catalog.KindConstraint: 9, catalog.KindTrigger: 10, catalog.KindPolicy: 11,
-	catalog.KindRule: 11, catalog.KindStatistics: 12,
-	// Default privileges apply to what is created after them: reset
-	// before every other change and set after all of them, so that what
-	// the migration creates gets only the grants planned for it.
-	catalog.KindDefaultACL: 19,
 }
 
 // priority places a non-Atlas step among the others when the graph
@@ -837,16 +817,9 @@ var kindRank = map[catalog.Kind]int{
 // writes functions before triggers and triggers by name.
 func priority(n *node, o *catalog.Object, i int) int {
 	if len(n.creates) == 0 {
-		return (20-rank(o.Kind))*10_000 + i
+		return (20-o.Kind.Facts().Rank)*10_000 + i
 	}
-	return 10_000_000 + rank(o.Kind)*100_000 + i
-}
-
-func rank(k catalog.Kind) int {
-	if r, ok := kindRank[k]; ok {
-		return r
-	}
-	return 15 // attributes last
+	return 10_000_000 + o.Kind.Facts().Rank*100_000 + i
 }
 
 func sortedIDs(m map[string]action) []string {
