@@ -249,7 +249,7 @@ func checkMigrates(t *testing.T, c *dbtest.Cluster, common, a, b string, kinds [
 func plan(t *testing.T, from, to *catalog.Model) []string {
 	t.Helper()
 	var drops, alters, creates []string
-	var createIDs []string
+	var createIDs []catalog.ObjectID
 	for _, id := range union(from, to) {
 		f, g := from.Objects[id], to.Objects[id]
 		if (f == nil || f.Atlas) && (g == nil || g.Atlas) {
@@ -278,9 +278,9 @@ func plan(t *testing.T, from, to *catalog.Model) []string {
 	sort.SliceStable(drops, func(i, j int) bool {
 		return strings.HasPrefix(drops[i], "COMMENT") && !strings.HasPrefix(drops[j], "COMMENT")
 	})
-	done := map[string]bool{}
+	done := map[catalog.ObjectID]bool{}
 	for len(createIDs) > 0 {
-		var rest []string
+		var rest []catalog.ObjectID
 		for _, id := range createIDs {
 			ready := true
 			for _, d := range to.Objects[id].Deps {
@@ -320,25 +320,25 @@ func kindOf(a, b *catalog.Object) catalog.Kind {
 	return b.Kind
 }
 
-func union(a, b *catalog.Model) []string {
-	seen := map[string]bool{}
+func union(a, b *catalog.Model) []catalog.ObjectID {
+	seen := map[catalog.ObjectID]bool{}
 	for _, m := range []*catalog.Model{a, b} {
 		for id := range m.Objects {
 			seen[id] = true
 		}
 	}
-	ids := make([]string, 0, len(seen))
+	ids := make([]catalog.ObjectID, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	catalog.SortIDs(ids)
 	return ids
 }
 
 func defs(m *catalog.Model) map[string]string {
 	d := map[string]string{}
 	for id, o := range m.Objects {
-		d[id] = o.Def
+		d[id.String()] = o.Def
 	}
 	return d
 }

@@ -429,14 +429,14 @@ LEFT JOIN pg_class rc ON rc.oid = rt.typrelid`)
 		return fmt.Errorf("catalog: dependencies: %w", err)
 	}
 	for _, o := range m.Objects {
-		sort.Slice(o.Deps, func(i, j int) bool { return o.Deps[i].ID < o.Deps[j].ID })
+		sort.Slice(o.Deps, func(i, j int) bool { return o.Deps[i].ID.String() < o.Deps[j].ID.String() })
 	}
 	return nil
 }
 
 // resolve maps a catalog address to a model object: a column that is
 // not in the model stands for its relation.
-func (m *Model) resolve(a Addr) (string, bool) {
+func (m *Model) resolve(a Addr) (ObjectID, bool) {
 	if id, ok := m.addrs[a]; ok {
 		return id, true
 	}
@@ -444,10 +444,10 @@ func (m *Model) resolve(a Addr) (string, bool) {
 		id, ok := m.addrs[Addr{a.Catalog, a.OID, 0}]
 		return id, ok
 	}
-	return "", false
+	return ObjectID{}, false
 }
 
-func hasDep(deps []Dep, id string) bool {
+func hasDep(deps []Dep, id ObjectID) bool {
 	for _, d := range deps {
 		if d.ID == id {
 			return true

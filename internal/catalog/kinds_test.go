@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -271,7 +270,7 @@ func TestKindsRoundTrip(t *testing.T) {
 // with an object they auto-depend on; alters; creates in dependency
 // order. Atlas's objects (the base tables) never change.
 func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
-	redo := map[string]bool{}
+	redo := map[catalog.ObjectID]bool{}
 	var alters []string
 	for _, id := range to.IDs() {
 		o, f := to.Objects[id], from.Objects[id]
@@ -290,7 +289,7 @@ func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 			}
 		}
 		redo[id] = true
-		recreated = append(recreated, id)
+		recreated = append(recreated, id.String())
 	}
 	// What depends on a re-created object is re-created with it.
 	for changed := true; changed; {
@@ -303,7 +302,7 @@ func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 			}
 		}
 	}
-	drop := map[string]bool{}
+	drop := map[catalog.ObjectID]bool{}
 	for _, id := range from.IDs() {
 		if to.Objects[id] == nil || redo[id] {
 			drop[id] = true
@@ -323,7 +322,7 @@ func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 		}
 	}
 	stmts = append(stmts, alters...)
-	create := map[string]bool{}
+	create := map[catalog.ObjectID]bool{}
 	for _, id := range to.IDs() {
 		if from.Objects[id] == nil || redo[id] {
 			create[id] = true
@@ -335,26 +334,26 @@ func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
 	return stmts, recreated, nil
 }
 
-func kindKeys(m map[string]bool) []string {
-	var ks []string
+func kindKeys(m map[catalog.ObjectID]bool) []catalog.ObjectID {
+	var ks []catalog.ObjectID
 	for k := range m {
 		ks = append(ks, k)
 	}
-	sort.Strings(ks)
+	catalog.SortIDs(ks)
 	return ks
 }
 
 // order sorts the given objects of m so that each comes after the
 // objects it depends on (deps outside the set are taken as present).
-func kindOrder(m *catalog.Model, ids []string) []*catalog.Object {
-	in := map[string]bool{}
+func kindOrder(m *catalog.Model, ids []catalog.ObjectID) []*catalog.Object {
+	in := map[catalog.ObjectID]bool{}
 	for _, id := range ids {
 		in[id] = true
 	}
-	done := map[string]bool{}
+	done := map[catalog.ObjectID]bool{}
 	var out []*catalog.Object
-	var visit func(id string)
-	visit = func(id string) {
+	var visit func(id catalog.ObjectID)
+	visit = func(id catalog.ObjectID) {
 		if done[id] || !in[id] {
 			return
 		}
@@ -409,9 +408,9 @@ func kindDefs(m *catalog.Model) map[string]string {
 	for id, o := range m.Objects {
 		var deps []string
 		for _, d := range o.Deps {
-			deps = append(deps, d.ID)
+			deps = append(deps, d.ID.String())
 		}
-		out[id] = o.Def + "\ndeps: " + strings.Join(deps, ", ")
+		out[id.String()] = o.Def + "\ndeps: " + strings.Join(deps, ", ")
 	}
 	return out
 }
@@ -432,14 +431,15 @@ ALTER SEQUENCE ticket_no OWNED BY t.n;
 CREATE INDEX t_s ON t USING gin (s gin_trgm_ops);
 CREATE VIEW v AS SELECT s, st FROM t;`)
 	m := kindInspect(t, db, []string{"public"})
+	objects := byString(m)
 	deps := func(id string) []string {
-		o := m.Objects[id]
+		o := objects[id]
 		if o == nil {
 			t.Fatalf("%s missing from %v", id, m.IDs())
 		}
 		var out []string
 		for _, d := range o.Deps {
-			out = append(out, d.ID)
+			out = append(out, d.ID.String())
 		}
 		return out
 	}
@@ -465,7 +465,7 @@ CREATE VIEW v AS SELECT s, st FROM t;`)
 		t.Errorf("deps (-want +got):\n%s", diff)
 	}
 	for _, id := range m.IDs() {
-		if strings.HasPrefix(id, "sequence public.t_") {
+		if strings.HasPrefix(id.String(), "sequence public.t_") {
 			t.Errorf("%s: a serial or identity sequence is Atlas's column, not an object", id)
 		}
 	}

@@ -56,7 +56,7 @@ ORDER BY 1, 3, 4`, pqArray(m.Schemas))
 		name := m.Qualify(schema, f.Name)
 		fn := f
 		o := &Object{
-			ID:     ID(kind, schema, f.Name+"("+f.Args+")"),
+			ID:     RoutineID(kind, schema, f.Name, f.Args),
 			Kind:   kind,
 			Schema: schema,
 			Name:   f.Name,

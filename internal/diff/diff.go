@@ -558,7 +558,7 @@ func withoutOwn(r *schema.Realm, m *catalog.Model) {
 	for _, s := range r.Schemas {
 		for _, t := range s.Tables {
 			own := func(name string) bool {
-				for _, id := range []string{catalog.ID(catalog.KindIndex, s.Name, name),
+				for _, id := range []catalog.ObjectID{catalog.ID(catalog.KindIndex, s.Name, name),
 					catalog.ID(catalog.KindConstraint, s.Name, t.Name, name)} {
 					if o := m.Objects[id]; o != nil && !o.Atlas {
 						return true

@@ -20,7 +20,7 @@ import (
 //   - dropping X comes before creating X again, and dropping a relation
 //     or type comes before creating another one of the same name.
 func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
-	creators, killers := map[string][]int{}, map[string][]int{}
+	creators, killers := map[catalog.ObjectID][]int{}, map[catalog.ObjectID][]int{}
 	slots := map[string][]int{}
 	for i, n := range nodes {
 		for _, id := range n.creates {
