@@ -8,8 +8,9 @@ import (
 )
 
 // inspectors are every kind's inspector, run in this order. A kind is
-// supported when its inspector is here and its objects carry DDL; what no
-// inspector claims is refused by Inspect, never dropped in silence.
+// supported when its inspector is here, its objects carry DDL and its
+// Facts are in kinds; what no inspector claims is refused by Inspect,
+// never dropped in silence.
 func inspectors() []Inspector {
 	return []Inspector{
 		inspectSchemas,
@@ -110,7 +111,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 				Table: table, Def: def, Create: []string{def}, Drop: []string{"DROP INDEX " + m.Qualify(schema, name)},
 				Addr: Addr{"pg_class", oid, 0}, Deps: []Dep{{ID: ID(KindTable, schema, table), Auto: true}}}
 			m.indexOptions(o, opts)
-			if err := m.add(o); err != nil {
+			if err := m.addUnclaimed(o); err != nil {
 				return err
 			}
 			continue
@@ -125,7 +126,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
 				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}, Def: def}
 			m.indexOptions(o, nil)
-			if err := m.add(o); err != nil {
+			if err := m.addUnclaimed(o); err != nil {
 				return err
 			}
 			continue
@@ -221,9 +222,10 @@ func (m *Model) addAll(objs []*Object) error {
 	return nil
 }
 
-// add is Add for objects whose address may already be claimed by an
-// earlier, more specific object (an index behind a constraint).
-func (m *Model) add(o *Object) error {
+// addUnclaimed is Add for an object whose address an earlier, more
+// specific object may have claimed already (an index behind a
+// constraint): it adds nothing then.
+func (m *Model) addUnclaimed(o *Object) error {
 	if _, ok := m.addrs[o.Addr]; ok {
 		return nil
 	}

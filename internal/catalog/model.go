@@ -35,8 +35,8 @@ type Dep struct {
 
 // Object is one schema object, or one attribute of an object that
 // PostgreSQL sets with statements of its own (a comment, privileges, a
-// table's row-level-security flag). The planner works only from these
-// fields, so every kind is planned by the same rules.
+// table's row-level-security flag). The planner works from these fields
+// and its kind's Facts (kinds.go), nothing else of the kind.
 type Object struct {
 	// ID identifies the object across databases: its kind and qualified
 	// name. Two models' objects with one ID are the same object.

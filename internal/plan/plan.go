@@ -98,8 +98,8 @@ type planner struct {
 	// own (regrouped in nodes), plus the re-creations propagate adds.
 	atlas []*atlasChange
 	// killed are the IDs whose current form is gone during the
-	// migration, with whether it is gone with its dependents (dropped)
-	// or only invalidates them (a column whose type changes).
+	// migration, for its dependents: dropped, re-created, or a column
+	// whose type changes (propagate keeps those apart).
 	killed map[catalog.ObjectID]bool
 }
 
