@@ -10,6 +10,7 @@ import (
 
 	"tasks/internal/catalog"
 	"tasks/internal/dbtest"
+	"tasks/internal/diff"
 )
 
 var cluster *dbtest.Cluster
@@ -59,4 +60,19 @@ func byString(m *catalog.Model) map[string]*catalog.Object {
 		out[id.String()] = o
 	}
 	return out
+}
+
+// planned is what the diff writes to turn the database cur into des
+// (their managed schemas written qualified but for public): every
+// change placed by plan.Plan, Atlas's table changes among them.
+func planned(cur, des *sql.DB, schemas []string) ([]string, error) {
+	changes, err := diff.Plan(context.Background(), cur, des, schemas, "public")
+	if err != nil {
+		return nil, err
+	}
+	stmts := make([]string, len(changes))
+	for i, c := range changes {
+		stmts[i] = c.Cmd
+	}
+	return stmts, nil
 }
