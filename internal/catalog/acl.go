@@ -161,7 +161,7 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 		if parent == nil {
 			continue
 		}
-		target, cols := m.aclTarget(cat, kind, schema, name, extra)
+		target, cols := m.aclTarget(parent, schema, name, extra)
 		if target == "" {
 			continue
 		}
@@ -178,36 +178,21 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 	return m.addAll(add)
 }
 
-// aclTarget is what GRANT names: "TABLE t", "FUNCTION f(integer)", …,
-// and for a column privilege its " (column)" suffix.
-func (m *Model) aclTarget(cat, kind, schema, name, extra string) (target, cols string) {
-	q := m.Qualify(schema, name)
-	switch cat {
-	case "pg_class":
-		switch kind {
-		case "S":
-			return "SEQUENCE " + q, ""
-		case "column":
-			return "TABLE " + q, " (" + QuoteIdent(extra) + ")"
-		}
-		return "TABLE " + q, ""
-	case "pg_proc":
-		switch kind {
-		case "p":
-			return "PROCEDURE " + q + "(" + extra + ")", ""
-		case "f":
-			return "FUNCTION " + q + "(" + extra + ")", ""
-		}
-		return "ROUTINE " + q + "(" + extra + ")", ""
-	case "pg_type":
-		if kind == "d" {
-			return "DOMAIN " + q, ""
-		}
-		return "TYPE " + q, ""
-	case "pg_namespace":
-		return "SCHEMA " + QuoteIdent(name), ""
+// aclTarget is what GRANT names for the catalog row (schema, name,
+// extra) of the model's object parent: "TABLE t", "FUNCTION f(integer)",
+// …, and for a column privilege its " (column)" suffix; "" for a kind
+// without privileges.
+func (m *Model) aclTarget(parent *Object, schema, name, extra string) (target, cols string) {
+	f := parent.Kind.Facts()
+	switch {
+	case f.Grant == "":
+		return "", ""
+	case parent.Kind == KindColumn:
+		return f.Grant + " " + m.Qualify(schema, name), " (" + QuoteIdent(extra) + ")"
+	case f.Signature:
+		return f.Grant + " " + m.Qualify(schema, name) + "(" + extra + ")", ""
 	}
-	return "", ""
+	return f.Grant + " " + m.Qualify(schema, name), ""
 }
 
 // parentOf returns the model's object at a catalog address. A column

@@ -62,7 +62,7 @@ ORDER BY 1, 2, 4`, pqArray(m.Schemas))
 		}
 		create := "CREATE AGGREGATE " + qname + " (" + argsDecl + ") (" + strings.Join(opts, ", ") + ")"
 		o := &Object{
-			ID:     ID(KindAggregate, schema, name+"("+args+")"),
+			ID:     RoutineID(KindAggregate, schema, name, args),
 			Kind:   KindAggregate,
 			Schema: schema,
 			Name:   name,

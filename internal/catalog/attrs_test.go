@@ -29,7 +29,7 @@ type attrCase struct {
 	wantKinds []catalog.Kind // kinds of the objects that differ
 }
 
-// The statements the model gives for A → B, applied to A, make A's
+// The statements the diff plans for A → B, applied to A, make A's
 // schema equal B's: once by the model, once by pg_dump, which reads the
 // catalog its own way. Each case runs both ways (create and drop, or an
 // alter each way).
@@ -184,16 +184,15 @@ ALTER TABLE t REPLICA IDENTITY DEFAULT;
 ALTER TABLE t SET (fillfactor = 70); ALTER TABLE t RESET (fillfactor);
 ALTER TABLE t ALTER COLUMN a SET STATISTICS -1;
 COMMENT ON FUNCTION f() IS 'x'; COMMENT ON FUNCTION f() IS NULL`, "{r1}", r1)
-	ctx := context.Background()
 	plain := openDB(t, c.Empty(t), table)
 	spelled := openDB(t, c.Empty(t), table+defaults)
-	if stmts := plan(t, inspect(t, ctx, plain), inspect(t, ctx, spelled)); len(stmts) > 0 {
+	if stmts := plan(t, plain, spelled); len(stmts) > 0 {
 		t.Errorf("defaults spelled out differ from the defaults: %q", stmts)
 	}
 }
 
 // checkMigrates builds databases A (common+a) and B (common+b), then
-// plans A → B with the models and applies it to A, and B → A applied to
+// plans A → B as the diff does and applies it to A, and B → A applied to
 // B: each ends equal to the other's original, by the model and by
 // pg_dump (which reads the catalog its own way).
 func checkMigrates(t *testing.T, c *dbtest.Cluster, common, a, b string, kinds []catalog.Kind) {
@@ -217,17 +216,21 @@ func checkMigrates(t *testing.T, c *dbtest.Cluster, common, a, b string, kinds [
 		t.Errorf("kinds of the objects that differ (-want +got):\n%s", diff)
 	}
 	aDump, bDump := dump(t, aURL), dump(t, bURL)
+	// Both plans before either is applied: each reads the other's
+	// database.
+	ab, ba := plan(t, aDB, bDB), plan(t, bDB, aDB)
 	for _, d := range []struct {
-		name     string
-		db       *sql.DB
-		url      string
-		from, to *catalog.Model
-		want     string
+		name  string
+		db    *sql.DB
+		url   string
+		to    *catalog.Model
+		stmts []string
+		want  string
 	}{
-		{"A to B", aDB, aURL, mA, mB, bDump},
-		{"B to A", bDB, bURL, mB, mA, aDump},
+		{"A to B", aDB, aURL, mB, ab, bDump},
+		{"B to A", bDB, bURL, mA, ba, aDump},
 	} {
-		stmts := plan(t, d.from, d.to)
+		stmts := d.stmts
 		for _, s := range stmts {
 			if _, err := d.db.ExecContext(ctx, s); err != nil {
 				t.Fatalf("%s: %s: %v\nplan: %q", d.name, s, err, stmts)
@@ -242,75 +245,14 @@ func checkMigrates(t *testing.T, c *dbtest.Cluster, common, a, b string, kinds [
 	}
 }
 
-// plan is the planner's rule for the objects of these tests, none of
-// which another one depends on besides through Deps: drops of what only
-// from has (not when its parent goes too), in-place alters or drop and
-// create, then creates with each object after what it needs.
-func plan(t *testing.T, from, to *catalog.Model) []string {
+// plan is what the diff writes to turn the database cur into des.
+func plan(t *testing.T, cur, des *sql.DB) []string {
 	t.Helper()
-	var drops, alters, creates []string
-	var createIDs []string
-	for _, id := range union(from, to) {
-		f, g := from.Objects[id], to.Objects[id]
-		if (f == nil || f.Atlas) && (g == nil || g.Atlas) {
-			continue
-		}
-		switch {
-		case g == nil:
-			if parentGone(f, to) {
-				continue
-			}
-			drops = append(drops, f.Drop...)
-		case f == nil:
-			createIDs = append(createIDs, id)
-		case f.Def != g.Def:
-			if g.Alter != nil {
-				if s, ok := g.Alter(f); ok {
-					alters = append(alters, s...)
-					continue
-				}
-			}
-			drops = append(drops, f.Drop...)
-			creates = append(creates, g.Create...)
-		}
+	stmts, err := planned(cur, des, []string{"public"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Attributes (IDs "… of …") go before their objects when dropped.
-	sort.SliceStable(drops, func(i, j int) bool {
-		return strings.HasPrefix(drops[i], "COMMENT") && !strings.HasPrefix(drops[j], "COMMENT")
-	})
-	done := map[string]bool{}
-	for len(createIDs) > 0 {
-		var rest []string
-		for _, id := range createIDs {
-			ready := true
-			for _, d := range to.Objects[id].Deps {
-				if _, inFrom := from.Objects[d.ID]; !inFrom && !done[d.ID] && to.Objects[d.ID] != nil && !to.Objects[d.ID].Atlas {
-					ready = false
-				}
-			}
-			if !ready {
-				rest = append(rest, id)
-				continue
-			}
-			creates = append(creates, to.Objects[id].Create...)
-			done[id] = true
-		}
-		if len(rest) == len(createIDs) {
-			t.Fatalf("dependency cycle among %v", rest)
-		}
-		createIDs = rest
-	}
-	return append(append(drops, alters...), creates...)
-}
-
-// parentGone reports whether o goes with an object that to lacks.
-func parentGone(o *catalog.Object, to *catalog.Model) bool {
-	for _, d := range o.Deps {
-		if d.Auto && to.Objects[d.ID] == nil {
-			return true
-		}
-	}
-	return false
+	return stmts
 }
 
 func kindOf(a, b *catalog.Object) catalog.Kind {
@@ -320,25 +262,25 @@ func kindOf(a, b *catalog.Object) catalog.Kind {
 	return b.Kind
 }
 
-func union(a, b *catalog.Model) []string {
-	seen := map[string]bool{}
+func union(a, b *catalog.Model) []catalog.ObjectID {
+	seen := map[catalog.ObjectID]bool{}
 	for _, m := range []*catalog.Model{a, b} {
 		for id := range m.Objects {
 			seen[id] = true
 		}
 	}
-	ids := make([]string, 0, len(seen))
+	ids := make([]catalog.ObjectID, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	catalog.SortIDs(ids)
 	return ids
 }
 
 func defs(m *catalog.Model) map[string]string {
 	d := map[string]string{}
 	for id, o := range m.Objects {
-		d[id] = o.Def
+		d[id.String()] = o.Def
 	}
 	return d
 }

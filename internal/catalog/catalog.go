@@ -3,8 +3,9 @@
 // definition two databases are compared by, the statements that create,
 // drop or alter it, and the dependency graph between objects (pg_depend).
 // Tables and their parts are in the model as graph nodes for Atlas's table
-// diff; everything else carries its own DDL. What no inspector claims is
-// refused, never dropped in silence.
+// diff; everything else carries its own DDL. What the planner knows of
+// each kind beyond that is one entry in kinds.go. What no inspector
+// claims is refused, never dropped in silence.
 package catalog
 
 import (

@@ -76,13 +76,13 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 		if parent == nil || (cat == "pg_class" && parent.Atlas) {
 			continue
 		}
-		target := m.commentTarget(cat, kind, schema, name, extra)
 		if cat == "pg_class" && kind == "i" && parent.Kind != KindIndex {
 			// The index behind a constraint has the constraint's
 			// address; its comment is the index's own.
 			parent = &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
 				Table: parent.Table, Deps: []Dep{{ID: parent.ID, Auto: true}}}
 		}
+		target := m.commentTarget(parent, cat, schema, name, extra)
 		o := m.attr(KindComment, parent, text,
 			[]string{"COMMENT ON " + target + " IS " + QuoteLiteral(text)},
 			[]string{"COMMENT ON " + target + " IS NULL"})
@@ -94,51 +94,21 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 	return m.addAll(add)
 }
 
-// commentTarget is what COMMENT ON names for an object.
-func (m *Model) commentTarget(cat, kind, schema, name, extra string) string {
-	q := m.Qualify(schema, name)
-	switch cat {
-	case "pg_class":
-		if extra != "" {
-			return "COLUMN " + q + "." + QuoteIdent(extra)
-		}
-		switch kind {
-		case "v":
-			return "VIEW " + q
-		case "m":
-			return "MATERIALIZED VIEW " + q
-		case "S":
-			return "SEQUENCE " + q
-		case "i", "I":
-			return "INDEX " + q
-		case "c":
-			return "TYPE " + q
-		case "f":
-			return "FOREIGN TABLE " + q
-		}
-		return "TABLE " + q
-	case "pg_proc":
-		switch kind {
-		case "p":
-			return "PROCEDURE " + q + "(" + extra + ")"
-		case "a":
-			return "AGGREGATE " + q + "(" + extra + ")"
-		}
-		return "FUNCTION " + q + "(" + extra + ")"
-	case "pg_type":
-		if kind == "d" {
-			return "DOMAIN " + q
-		}
-		return "TYPE " + q
-	case "pg_trigger", "pg_policy", "pg_rewrite":
-		return kind + " " + QuoteIdent(name) + " ON " + m.Qualify(schema, extra)
-	case "pg_constraint":
-		if kind == "DOMAIN CONSTRAINT" {
-			return "CONSTRAINT " + QuoteIdent(name) + " ON DOMAIN " + m.Qualify(schema, extra)
-		}
-		return "CONSTRAINT " + QuoteIdent(name) + " ON " + m.Qualify(schema, extra)
-	case "pg_statistic_ext":
-		return "STATISTICS " + q
+// commentTarget is what COMMENT ON and ALTER … OWNER TO name for the
+// catalog row (schema, name, extra) of the model's object parent: the
+// object itself, a column of it (extra), a multirange type of its range
+// type, or a constraint of its domain.
+func (m *Model) commentTarget(parent *Object, cat, schema, name, extra string) string {
+	f := parent.Kind.Facts()
+	switch {
+	case cat == "pg_constraint" && parent.Kind == KindDomain:
+		return "CONSTRAINT " + QuoteIdent(name) + " ON DOMAIN " + m.Qualify(schema, extra)
+	case parent.Kind == KindColumn:
+		return f.Keyword + " " + m.Qualify(schema, name) + "." + QuoteIdent(extra)
+	case f.OnTable:
+		return f.Keyword + " " + QuoteIdent(name) + " ON " + m.Qualify(schema, extra)
+	case f.Signature:
+		return f.Keyword + " " + m.Qualify(schema, name) + "(" + extra + ")"
 	}
-	return kind + " " + QuoteIdent(name)
+	return f.Keyword + " " + m.Qualify(schema, name)
 }

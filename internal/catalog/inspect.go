@@ -8,8 +8,9 @@ import (
 )
 
 // inspectors are every kind's inspector, run in this order. A kind is
-// supported when its inspector is here and its objects carry DDL; what no
-// inspector claims is refused by Inspect, never dropped in silence.
+// supported when its inspector is here, its objects carry DDL and its
+// Facts are in kinds; what no inspector claims is refused by Inspect,
+// never dropped in silence.
 func inspectors() []Inspector {
 	return []Inspector{
 		inspectSchemas,
@@ -110,7 +111,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 				Table: table, Def: def, Create: []string{def}, Drop: []string{"DROP INDEX " + m.Qualify(schema, name)},
 				Addr: Addr{"pg_class", oid, 0}, Deps: []Dep{{ID: ID(KindTable, schema, table), Auto: true}}}
 			m.indexOptions(o, opts)
-			if err := m.add(o); err != nil {
+			if err := m.addUnclaimed(o); err != nil {
 				return err
 			}
 			continue
@@ -125,7 +126,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 			o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name,
 				Table: table, Atlas: true, Addr: Addr{"pg_class", oid, 0}, Def: def}
 			m.indexOptions(o, nil)
-			if err := m.add(o); err != nil {
+			if err := m.addUnclaimed(o); err != nil {
 				return err
 			}
 			continue
@@ -221,9 +222,10 @@ func (m *Model) addAll(objs []*Object) error {
 	return nil
 }
 
-// add is Add for objects whose address may already be claimed by an
-// earlier, more specific object (an index behind a constraint).
-func (m *Model) add(o *Object) error {
+// addUnclaimed is Add for an object whose address an earlier, more
+// specific object may have claimed already (an index behind a
+// constraint): it adds nothing then.
+func (m *Model) addUnclaimed(o *Object) error {
 	if _, ok := m.addrs[o.Addr]; ok {
 		return nil
 	}
@@ -433,14 +435,14 @@ LEFT JOIN pg_class rc ON rc.oid = rt.typrelid`)
 		return fmt.Errorf("catalog: dependencies: %w", err)
 	}
 	for _, o := range m.Objects {
-		sort.Slice(o.Deps, func(i, j int) bool { return o.Deps[i].ID < o.Deps[j].ID })
+		sort.Slice(o.Deps, func(i, j int) bool { return o.Deps[i].ID.String() < o.Deps[j].ID.String() })
 	}
 	return nil
 }
 
 // resolve maps a catalog address to a model object: a column that is
 // not in the model stands for its relation.
-func (m *Model) resolve(a Addr) (string, bool) {
+func (m *Model) resolve(a Addr) (ObjectID, bool) {
 	if id, ok := m.addrs[a]; ok {
 		return id, true
 	}
@@ -448,10 +450,10 @@ func (m *Model) resolve(a Addr) (string, bool) {
 		id, ok := m.addrs[Addr{a.Catalog, a.OID, 0}]
 		return id, ok
 	}
-	return "", false
+	return ObjectID{}, false
 }
 
-func hasDep(deps []Dep, id string) bool {
+func hasDep(deps []Dep, id ObjectID) bool {
 	for _, d := range deps {
 		if d.ID == id {
 			return true

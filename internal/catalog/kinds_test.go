@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -210,11 +209,11 @@ CREATE RULE r2 AS ON DELETE TO t DO INSTEAD NOTHING;
 ALTER TABLE t DISABLE RULE r2;`,
 }}
 
-// Every kind round-trips: the objects' Create statements build from
-// nothing a database whose model equals the source's, and the A→B
-// changes (Alter in place, Drop, Create, or drop and re-create where
-// Alter says PostgreSQL cannot) turn A into a database whose model
-// equals B's.
+// Every kind round-trips through the planner: the plan from the base's
+// tables to a source builds a database whose model equals the source's,
+// and the plan from A to B (Alter in place, Drop, Create, or drop and
+// re-create where Alter says PostgreSQL cannot) turns A into a database
+// whose model equals B's.
 func TestKindsRoundTrip(t *testing.T) {
 	for _, tc := range kindCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,23 +226,25 @@ func TestKindsRoundTrip(t *testing.T) {
 			ma := kindInspect(t, dbA, schemas)
 			mb := kindInspect(t, dbB, schemas)
 
-			for _, src := range []*catalog.Model{ma, mb} {
+			for _, src := range []struct {
+				db *sql.DB
+				m  *catalog.Model
+			}{{dbA, ma}, {dbB, mb}} {
 				if tc.refuse != "" {
 					break // the plan is the point; these use Atlas's tables
 				}
 				dbC := kindBuild(t, tc.base)
-				have := kindInspect(t, dbC, schemas) // the base's tables and schemas
-				for _, o := range kindOrder(src, src.IDs()) {
-					if !o.Atlas && have.Objects[o.ID] == nil {
-						kindExec(t, dbC, o.Create...)
-					}
+				stmts, err := planned(dbC, src.db, schemas)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if diff := cmp.Diff(kindDefs(src), kindDefs(kindInspect(t, dbC, schemas))); diff != "" {
-					t.Fatalf("created from the model (-source +created):\n%s", diff)
+				kindExec(t, dbC, stmts...)
+				if diff := cmp.Diff(kindDefs(src.m), kindDefs(kindInspect(t, dbC, schemas))); diff != "" {
+					t.Fatalf("created by the plan %q (-source +created):\n%s", stmts, diff)
 				}
 			}
 
-			stmts, recreated, err := kindPlan(ma, mb)
+			stmts, err := planned(dbA, dbB, schemas)
 			if tc.refuse != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.refuse) {
 					t.Fatalf("refusal = %v, want one containing %q", err, tc.refuse)
@@ -253,7 +254,7 @@ func TestKindsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.recreate, recreated); diff != "" {
+			if diff := cmp.Diff(tc.recreate, recreated(ma, mb)); diff != "" {
 				t.Errorf("re-created (-want +got):\n%s", diff)
 			}
 			t.Logf("A→B:\n%s", strings.Join(stmts, ";\n"))
@@ -265,107 +266,21 @@ func TestKindsRoundTrip(t *testing.T) {
 	}
 }
 
-// plan is a small planner over two models, enough for the cases here:
-// refusals first; drops of objects gone or to re-create (with what
-// depends on them) in reverse dependency order, skipping those dropped
-// with an object they auto-depend on; alters; creates in dependency
-// order. Atlas's objects (the base tables) never change.
-func kindPlan(from, to *catalog.Model) (stmts, recreated []string, err error) {
-	redo := map[string]bool{}
-	var alters []string
+// recreated are the IDs of the objects whose change from `from` to `to`
+// their Alter says PostgreSQL cannot make in place.
+func recreated(from, to *catalog.Model) []string {
+	var out []string
 	for _, id := range to.IDs() {
 		o, f := to.Objects[id], from.Objects[id]
 		if f == nil || f.Def == o.Def || o.Atlas {
 			continue
 		}
-		if o.Refuse != nil {
-			if err := o.Refuse(f); err != nil {
-				return nil, nil, err
-			}
-		}
 		if o.Alter != nil {
-			if s, ok := o.Alter(f); ok {
-				alters = append(alters, s...)
+			if _, ok := o.Alter(f); ok {
 				continue
 			}
 		}
-		redo[id] = true
-		recreated = append(recreated, id)
-	}
-	// What depends on a re-created object is re-created with it.
-	for changed := true; changed; {
-		changed = false
-		for _, id := range from.IDs() {
-			for _, d := range from.Objects[id].Deps {
-				if redo[d.ID] && !redo[id] && !from.Objects[id].Atlas {
-					redo[id], changed = true, true
-				}
-			}
-		}
-	}
-	drop := map[string]bool{}
-	for _, id := range from.IDs() {
-		if to.Objects[id] == nil || redo[id] {
-			drop[id] = true
-		}
-	}
-	dropOrder := kindOrder(from, kindKeys(drop))
-	for i := len(dropOrder) - 1; i >= 0; i-- {
-		o := dropOrder[i]
-		withParent := false
-		for _, d := range o.Deps {
-			if d.Auto && drop[d.ID] {
-				withParent = true
-			}
-		}
-		if !withParent {
-			stmts = append(stmts, o.Drop...)
-		}
-	}
-	stmts = append(stmts, alters...)
-	create := map[string]bool{}
-	for _, id := range to.IDs() {
-		if from.Objects[id] == nil || redo[id] {
-			create[id] = true
-		}
-	}
-	for _, o := range kindOrder(to, kindKeys(create)) {
-		stmts = append(stmts, o.Create...)
-	}
-	return stmts, recreated, nil
-}
-
-func kindKeys(m map[string]bool) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-// order sorts the given objects of m so that each comes after the
-// objects it depends on (deps outside the set are taken as present).
-func kindOrder(m *catalog.Model, ids []string) []*catalog.Object {
-	in := map[string]bool{}
-	for _, id := range ids {
-		in[id] = true
-	}
-	done := map[string]bool{}
-	var out []*catalog.Object
-	var visit func(id string)
-	visit = func(id string) {
-		if done[id] || !in[id] {
-			return
-		}
-		done[id] = true
-		for _, d := range m.Objects[id].Deps {
-			visit(d.ID)
-		}
-		out = append(out, m.Objects[id])
-	}
-	for _, id := range ids {
-		visit(id)
+		out = append(out, id.String())
 	}
 	return out
 }
@@ -409,9 +324,9 @@ func kindDefs(m *catalog.Model) map[string]string {
 	for id, o := range m.Objects {
 		var deps []string
 		for _, d := range o.Deps {
-			deps = append(deps, d.ID)
+			deps = append(deps, d.ID.String())
 		}
-		out[id] = o.Def + "\ndeps: " + strings.Join(deps, ", ")
+		out[id.String()] = o.Def + "\ndeps: " + strings.Join(deps, ", ")
 	}
 	return out
 }
@@ -432,14 +347,15 @@ ALTER SEQUENCE ticket_no OWNED BY t.n;
 CREATE INDEX t_s ON t USING gin (s gin_trgm_ops);
 CREATE VIEW v AS SELECT s, st FROM t;`)
 	m := kindInspect(t, db, []string{"public"})
+	objects := byString(m)
 	deps := func(id string) []string {
-		o := m.Objects[id]
+		o := objects[id]
 		if o == nil {
 			t.Fatalf("%s missing from %v", id, m.IDs())
 		}
 		var out []string
 		for _, d := range o.Deps {
-			out = append(out, d.ID)
+			out = append(out, d.ID.String())
 		}
 		return out
 	}
@@ -465,7 +381,7 @@ CREATE VIEW v AS SELECT s, st FROM t;`)
 		t.Errorf("deps (-want +got):\n%s", diff)
 	}
 	for _, id := range m.IDs() {
-		if strings.HasPrefix(id, "sequence public.t_") {
+		if strings.HasPrefix(id.String(), "sequence public.t_") {
 			t.Errorf("%s: a serial or identity sequence is Atlas's column, not an object", id)
 		}
 	}

@@ -10,55 +10,6 @@ import (
 	"github.com/lib/pq"
 )
 
-// Kind names a kind of schema object, as the diff's messages and IDs
-// spell it.
-type Kind string
-
-// The kinds of the model. Attribute kinds (comment, privileges, …) are
-// separate objects because PostgreSQL sets them with their own statements
-// and keeps them when the object is altered in place.
-const (
-	KindSchema        Kind = "schema"
-	KindExtension     Kind = "extension"
-	KindEnum          Kind = "enum type"
-	KindDomain        Kind = "domain"
-	KindComposite     Kind = "composite type"
-	KindRange         Kind = "range type"
-	KindSequence      Kind = "sequence"
-	KindSequenceOwner Kind = "sequence owner"
-	KindIdentity      Kind = "identity"
-	KindOwner         Kind = "owner"
-	KindTable         Kind = "table"
-	KindColumn        Kind = "column"
-	KindIndex         Kind = "index"
-	KindConstraint    Kind = "constraint"
-	KindView          Kind = "view"
-	KindMatView       Kind = "materialized view"
-	KindFunction      Kind = "function"
-	KindProcedure     Kind = "procedure"
-	KindAggregate     Kind = "aggregate"
-	KindTrigger       Kind = "trigger"
-	KindPolicy        Kind = "policy"
-	KindRule          Kind = "rule"
-	KindStatistics    Kind = "statistics"
-	KindComment       Kind = "comment"
-	KindPrivileges    Kind = "privileges"
-	KindRLS           Kind = "row level security"
-	KindTableOptions  Kind = "storage parameters"
-	KindReplica       Kind = "replica identity"
-	KindColumnStats   Kind = "statistics target"
-	KindColumnStorage Kind = "storage"
-	KindCompression   Kind = "compression"
-	KindColumnOptions Kind = "column options"
-	KindViewDefault   Kind = "default"
-	KindTriggerState  Kind = "trigger state"
-	KindDefaultACL    Kind = "default privileges"
-	KindEventTrigger  Kind = "event trigger"
-	KindCast          Kind = "cast"
-	KindOperator      Kind = "operator"
-	KindOperatorClass Kind = "operator class"
-)
-
 // Addr is an object's address in PostgreSQL's catalog as pg_depend
 // records it: the catalog holding it (pg_class, pg_proc, pg_type, …), its
 // OID there, and a column number for columns (0 otherwise).
@@ -71,7 +22,7 @@ type Addr struct {
 // Dep is an edge of the dependency graph: the object holding it needs
 // the object named by ID.
 type Dep struct {
-	ID string
+	ID ObjectID
 	// Auto: dropping the needed object drops this one with it (an index
 	// with its table, a comment with its object), so the planner never
 	// drops it explicitly after that.
@@ -84,12 +35,12 @@ type Dep struct {
 
 // Object is one schema object, or one attribute of an object that
 // PostgreSQL sets with statements of its own (a comment, privileges, a
-// table's row-level-security flag). The planner works only from these
-// fields, so every kind is planned by the same rules.
+// table's row-level-security flag). The planner works from these fields
+// and its kind's Facts (kinds.go), nothing else of the kind.
 type Object struct {
 	// ID identifies the object across databases: its kind and qualified
-	// name (see ID). Two models' objects with one ID are the same object.
-	ID     string
+	// name. Two models' objects with one ID are the same object.
+	ID     ObjectID
 	Kind   Kind
 	Schema string
 	Name   string
@@ -146,18 +97,94 @@ type Object struct {
 	users []string
 }
 
-// ID builds an object ID from its kind and name parts, e.g.
-// ID(KindTrigger, "public", "tasks", "tasks_set_updated_at") is
-// "trigger public.tasks.tasks_set_updated_at". Parts are joined as
-// they are, so an ID is unambiguous as long as names are quoted where
-// they contain dots (use QuoteIdent on such parts).
-func ID(kind Kind, parts ...string) string {
-	return string(kind) + " " + strings.Join(parts, ".")
+// ObjectID identifies an object across databases by its kind and
+// qualified name; String spells it for messages, e.g. "trigger
+// public.tasks.tasks_set_updated_at". IDs are compared field by field,
+// so names need no quoting to keep them apart.
+type ObjectID struct {
+	Kind Kind
+	// Schema is "" for database-wide kinds (schemas, extensions,
+	// default privileges).
+	Schema string
+	// Table is the relation of a per-relation object (column,
+	// constraint, trigger, policy, rule), "" otherwise.
+	Table string
+	Name  string
+	// Args are a routine's identity arguments ("integer, text"), part
+	// of the ID of kinds whose Facts have Signature.
+	Args string
+	// Of is set on the ID of an attribute (comment, privileges, …): the
+	// kind of the object it belongs to, which the other fields name.
+	Of Kind
+}
+
+// ID builds an object ID from its kind and name parts: one part is a
+// name, two a schema and a name, three a schema, a table and a name,
+// e.g. ID(KindTrigger, "public", "tasks", "tasks_set_updated_at").
+func ID(kind Kind, parts ...string) ObjectID {
+	id := ObjectID{Kind: kind}
+	switch len(parts) {
+	case 1:
+		id.Name = parts[0]
+	case 2:
+		id.Schema, id.Name = parts[0], parts[1]
+	case 3:
+		id.Schema, id.Table, id.Name = parts[0], parts[1], parts[2]
+	}
+	return id
+}
+
+// RoutineID is the ID of a function, procedure or aggregate, which its
+// identity arguments are part of.
+func RoutineID(kind Kind, schema, name, args string) ObjectID {
+	return ObjectID{Kind: kind, Schema: schema, Name: name, Args: args}
 }
 
 // AttrID is the ID of an attribute object (comment, privileges, …) of
-// the object with ID of.
-func AttrID(kind Kind, of string) string { return string(kind) + " of " + of }
+// the object with ID of, which is no attribute itself.
+func AttrID(kind Kind, of ObjectID) ObjectID {
+	of.Of, of.Kind = of.Kind, kind
+	return of
+}
+
+// Parent is the ID of the object an attribute belongs to; ok false for
+// an ID that is no attribute's.
+func (id ObjectID) Parent() (ObjectID, bool) {
+	if id.Of == "" {
+		return ObjectID{}, false
+	}
+	id.Kind, id.Of = id.Of, ""
+	return id, true
+}
+
+func (id ObjectID) String() string {
+	if of, ok := id.Parent(); ok {
+		return string(id.Kind) + " of " + of.String()
+	}
+	var b strings.Builder
+	b.WriteString(string(id.Kind))
+	b.WriteByte(' ')
+	for _, p := range []string{id.Schema, id.Table} {
+		if p != "" {
+			b.WriteString(p)
+			b.WriteByte('.')
+		}
+	}
+	b.WriteString(id.Name)
+	if id.Kind.Facts().Signature {
+		b.WriteString("(" + id.Args + ")")
+	}
+	return b.String()
+}
+
+// SortIDs sorts ids by their String, the order of the model's IDs.
+func SortIDs(ids []ObjectID) {
+	keys := make(map[ObjectID]string, len(ids))
+	for _, id := range ids {
+		keys[id] = id.String()
+	}
+	sort.Slice(ids, func(i, j int) bool { return keys[ids[i]] < keys[ids[j]] })
+}
 
 // Model is every object of the managed schemas of one database.
 type Model struct {
@@ -166,8 +193,8 @@ type Model struct {
 	// Default is the schema whose objects are written unqualified (the
 	// dev URL's search_path); "" qualifies every name.
 	Default string
-	Objects map[string]*Object
-	addrs   map[Addr]string
+	Objects map[ObjectID]*Object
+	addrs   map[Addr]ObjectID
 	// owned are the sequences of identity and serial columns, by OID:
 	// not objects of the model (their column creates and drops them),
 	// but what their privileges and comments belong to.
@@ -176,14 +203,14 @@ type Model struct {
 
 // NewModel returns an empty model of the given schemas.
 func NewModel(schemas []string, def string) *Model {
-	return &Model{Schemas: schemas, Default: def, Objects: map[string]*Object{}, addrs: map[Addr]string{},
+	return &Model{Schemas: schemas, Default: def, Objects: map[ObjectID]*Object{}, addrs: map[Addr]ObjectID{},
 		owned: map[uint32]*Object{}}
 }
 
 // Add puts o in the model; an ID or catalog address seen twice is an
 // inspector's bug and an error.
 func (m *Model) Add(o *Object) error {
-	if o.ID == "" || o.Kind == "" {
+	if o.ID == (ObjectID{}) || o.Kind == "" {
 		return fmt.Errorf("catalog: object without ID or kind: %+v", o)
 	}
 	if _, dup := m.Objects[o.ID]; dup {
@@ -200,7 +227,7 @@ func (m *Model) Add(o *Object) error {
 }
 
 // Lookup returns the ID of the object at a catalog address.
-func (m *Model) Lookup(a Addr) (string, bool) {
+func (m *Model) Lookup(a Addr) (ObjectID, bool) {
 	id, ok := m.addrs[a]
 	return id, ok
 }
@@ -225,12 +252,12 @@ func (m *Model) Qualify(schema, name string) string {
 }
 
 // IDs returns the model's IDs, sorted.
-func (m *Model) IDs() []string {
-	ids := make([]string, 0, len(m.Objects))
+func (m *Model) IDs() []ObjectID {
+	ids := make([]ObjectID, 0, len(m.Objects))
 	for id := range m.Objects {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	SortIDs(ids)
 	return ids
 }
 

@@ -58,10 +58,7 @@ ORDER BY 1, 4, 5, 6`, pqArray(m.Schemas))
 			continue // not the model's (an extension's), or an identity or serial sequence
 		}
 		parent := m.Objects[id]
-		target := m.commentTarget(cat, kind, schema, name, extra)
-		if cat == "pg_namespace" {
-			target = "SCHEMA " + QuoteIdent(name)
-		}
+		target := m.commentTarget(parent, cat, schema, name, extra)
 		add = append(add, m.attr(KindOwner, parent, role,
 			[]string{"ALTER " + target + " OWNER TO " + QuoteIdent(role)},
 			[]string{"ALTER " + target + " OWNER TO CURRENT_USER"}))

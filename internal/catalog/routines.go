@@ -56,13 +56,13 @@ ORDER BY 1, 3, 4`, pqArray(m.Schemas))
 		name := m.Qualify(schema, f.Name)
 		fn := f
 		o := &Object{
-			ID:     ID(kind, schema, f.Name+"("+f.Args+")"),
+			ID:     RoutineID(kind, schema, f.Name, f.Args),
 			Kind:   kind,
 			Schema: schema,
 			Name:   f.Name,
 			Def:    fn.compared(),
 			Create: []string{fn.createSQL(name, false)},
-			Drop:   []string{"DROP " + strings.ToUpper(string(kind)) + " " + name + " (" + f.Args + ")"},
+			Drop:   []string{"DROP " + kind.Facts().Keyword + " " + name + " (" + f.Args + ")"},
 			Addr:   Addr{"pg_proc", oid, 0},
 			Alter: func(from *Object) ([]string, bool) {
 				// CREATE OR REPLACE keeps the object (and what depends

@@ -182,7 +182,7 @@ WHERE d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass`)
 // alias points a second catalog address at an object (a composite type's
 // pg_type row next to its pg_class row, an extension's members), unless
 // the address is taken already.
-func (m *Model) alias(a Addr, id string) {
+func (m *Model) alias(a Addr, id ObjectID) {
 	if _, ok := m.addrs[a]; !ok {
 		m.addrs[a] = id
 	}

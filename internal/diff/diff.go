@@ -475,6 +475,14 @@ func nextVersion(dir amigrate.Dir, now time.Time) (string, error) {
 	return v, nil
 }
 
+// Plan returns the statements that turn the database cur into des, as
+// `migrate diff` plans them without online shapes: schemas are the
+// managed schemas, def the one written unqualified ("" for none); both
+// connections' search_path must be def (see catalog.Inspector).
+func Plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string) ([]*amigrate.Change, error) {
+	return plan(ctx, cur, des, schemas, def, atlasconf.Diff{})
+}
+
 // plan diffs the two databases: their catalogs are read into models,
 // Atlas diffs their tables, and the planner orders every change in the
 // dependency graph of both.
@@ -585,7 +593,7 @@ func withoutOwn(r *schema.Realm, m *catalog.Model) {
 	for _, s := range r.Schemas {
 		for _, t := range s.Tables {
 			own := func(name string) bool {
-				for _, id := range []string{catalog.ID(catalog.KindIndex, s.Name, name),
+				for _, id := range []catalog.ObjectID{catalog.ID(catalog.KindIndex, s.Name, name),
 					catalog.ID(catalog.KindConstraint, s.Name, t.Name, name)} {
 					if o := m.Objects[id]; o != nil && !o.Atlas {
 						return true

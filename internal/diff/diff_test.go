@@ -317,7 +317,7 @@ func assertCatalog(t *testing.T, migrated *sql.DB, st state) {
 	defs := func(m *catalog.Model) map[string]string {
 		out := map[string]string{}
 		for id, o := range m.Objects {
-			out[id] = o.Def
+			out[id.String()] = o.Def
 		}
 		return out
 	}

@@ -316,7 +316,7 @@ func compareCatalogs(t *testing.T, schemas []string, want, got *sql.DB) {
 		}
 		out := map[string]string{}
 		for id, o := range m.Objects {
-			out[id] = o.Def
+			out[id.String()] = o.Def
 		}
 		return out
 	}

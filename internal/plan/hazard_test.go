@@ -41,10 +41,10 @@ func TestRewritesType(t *testing.T) {
 }
 
 func TestRewritingColumn(t *testing.T) {
-	p := &planner{in: Input{Des: &catalog.Model{Objects: map[string]*catalog.Object{
-		"function public.pick": {Kind: catalog.KindFunction, Name: "pick",
+	p := &planner{in: Input{Des: &catalog.Model{Objects: map[catalog.ObjectID]*catalog.Object{
+		catalog.RoutineID(catalog.KindFunction, "public", "pick", ""): {Kind: catalog.KindFunction, Name: "pick",
 			Create: []string{`CREATE FUNCTION "pick" () RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$`}},
-		"function public.fixed": {Kind: catalog.KindFunction, Name: "fixed",
+		catalog.RoutineID(catalog.KindFunction, "public", "fixed", ""): {Kind: catalog.KindFunction, Name: "fixed",
 			Create: []string{`CREATE FUNCTION "fixed" () RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$`}},
 	}}}}
 	col := func(def schema.Expr, attrs ...schema.Attr) *schema.Column {

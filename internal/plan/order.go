@@ -20,7 +20,7 @@ import (
 //   - dropping X comes before creating X again, and dropping a relation
 //     or type comes before creating another one of the same name.
 func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
-	creators, killers := map[string][]int{}, map[string][]int{}
+	creators, killers := map[catalog.ObjectID][]int{}, map[catalog.ObjectID][]int{}
 	slots := map[string][]int{}
 	for i, n := range nodes {
 		for _, id := range n.creates {
@@ -79,9 +79,7 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 // slot is the name an object occupies in its schema's namespace of
 // relations and types, "" for kinds without one.
 func slot(o *catalog.Object) string {
-	switch o.Kind {
-	case catalog.KindTable, catalog.KindView, catalog.KindMatView, catalog.KindSequence, catalog.KindIndex,
-		catalog.KindComposite, catalog.KindEnum, catalog.KindDomain, catalog.KindRange:
+	if o.Kind.Facts().Slot {
 		return o.Schema + "." + o.Name
 	}
 	return ""

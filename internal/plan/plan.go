@@ -91,16 +91,16 @@ const (
 
 type planner struct {
 	in  Input
-	act map[string]action // non-Atlas objects
+	act map[catalog.ObjectID]action // non-Atlas objects
 	// alterSQL holds in-place alter statements of objects with action alter.
-	alterSQL map[string][]string
+	alterSQL map[catalog.ObjectID][]string
 	// atlas are Atlas's changes, each sub-change of a ModifyTable on its
 	// own (regrouped in nodes), plus the re-creations propagate adds.
 	atlas []*atlasChange
 	// killed are the IDs whose current form is gone during the
-	// migration, with whether it is gone with its dependents (dropped)
-	// or only invalidates them (a column whose type changes).
-	killed map[string]bool
+	// migration, for its dependents: dropped, re-created, or a column
+	// whose type changes (propagate keeps those apart).
+	killed map[catalog.ObjectID]bool
 }
 
 // atlasChange is one Atlas change that touches one table, with the IDs
@@ -110,9 +110,9 @@ type atlasChange struct {
 	table   *schema.Table
 	top     schema.Change // AddTable, DropTable, or the sub-change of a ModifyTable
 	sub     bool          // top is a sub-change of a ModifyTable on table
-	creates []string
-	removes []string
-	kills   []string
+	creates []catalog.ObjectID
+	removes []catalog.ObjectID
+	kills   []catalog.ObjectID
 	// typeChange: the column keeps existing, but dependents must go.
 	typeChange bool
 }
@@ -120,8 +120,8 @@ type atlasChange struct {
 // actions decides, for every object outside Atlas's tables, whether it
 // is created, dropped, altered in place or dropped and re-created.
 func (p *planner) actions() error {
-	p.act = map[string]action{}
-	p.alterSQL = map[string][]string{}
+	p.act = map[catalog.ObjectID]action{}
+	p.alterSQL = map[catalog.ObjectID][]string{}
 	for id, c := range p.in.Cur.Objects {
 		if c.Atlas {
 			continue
@@ -157,13 +157,6 @@ func (p *planner) actions() error {
 	return nil
 }
 
-// aclKinds are the kinds whose new objects take default privileges.
-var aclKinds = map[catalog.Kind]bool{
-	catalog.KindSchema: true, catalog.KindTable: true, catalog.KindView: true, catalog.KindMatView: true,
-	catalog.KindSequence: true, catalog.KindFunction: true, catalog.KindProcedure: true, catalog.KindAggregate: true,
-	catalog.KindEnum: true, catalog.KindDomain: true, catalog.KindComposite: true, catalog.KindRange: true,
-}
-
 // defaultACLsAround resets every default privileges entry at the start
 // of a migration that creates objects, and sets it again at the end
 // (their rank puts them there), also the entries that do not change. An
@@ -188,11 +181,11 @@ func (p *planner) defaultACLsAround() {
 // createsObjects reports whether the migration creates an object that
 // default privileges apply to: a table (with the sequences of its
 // identity and serial columns), a column that may bring a sequence, or
-// one of aclKinds.
+// a kind that takes default privileges.
 func (p *planner) createsObjects() bool {
 	for id, a := range p.act {
 		if a == create || a == replace || a == recreate {
-			if o := p.in.Des.Objects[id]; o != nil && aclKinds[o.Kind] {
+			if o := p.in.Des.Objects[id]; o != nil && o.Kind.Facts().DefaultACL {
 				return true
 			}
 		}
@@ -238,10 +231,10 @@ func (p *planner) atlasChanges() error {
 
 // tableIDs are the model IDs of an Atlas table and everything Atlas
 // creates or drops with it.
-func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []string {
+func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []catalog.ObjectID {
 	s := schemaName(t)
 	tid := catalog.ID(catalog.KindTable, s, t.Name)
-	ids := []string{tid}
+	ids := []catalog.ObjectID{tid}
 	for _, id := range m.IDs() {
 		o := m.Objects[id]
 		if o.Atlas && o.Schema == s && o.Table == t.Name {
@@ -255,8 +248,8 @@ func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []string {
 // creates, removes and kills.
 func (p *planner) touch(a *atlasChange, sub schema.Change) {
 	s, t := schemaName(a.table), a.table.Name
-	col := func(name string) string { return catalog.ID(catalog.KindColumn, s, t, name) }
-	idx := func(m *catalog.Model, name string) string {
+	col := func(name string) catalog.ObjectID { return catalog.ID(catalog.KindColumn, s, t, name) }
+	idx := func(m *catalog.Model, name string) catalog.ObjectID {
 		if name == "" {
 			return catalog.ID(catalog.KindTable, s, t)
 		}
@@ -265,9 +258,9 @@ func (p *planner) touch(a *atlasChange, sub schema.Change) {
 		}
 		return catalog.ID(catalog.KindConstraint, s, t, name)
 	}
-	con := func(name string) string { return catalog.ID(catalog.KindConstraint, s, t, name) }
-	add := func(id string) { a.creates = append(a.creates, id) }
-	kill := func(id string) { a.removes = append(a.removes, id); a.kills = append(a.kills, id) }
+	con := func(name string) catalog.ObjectID { return catalog.ID(catalog.KindConstraint, s, t, name) }
+	add := func(id catalog.ObjectID) { a.creates = append(a.creates, id) }
+	kill := func(id catalog.ObjectID) { a.removes = append(a.removes, id); a.kills = append(a.kills, id) }
 	switch c := sub.(type) {
 	case *schema.AddColumn:
 		add(col(c.C.Name))
@@ -331,14 +324,14 @@ func (p *planner) touch(a *atlasChange, sub schema.Change) {
 // view, a trigger's function, an index expression) is dropped first and
 // re-created after.
 func (p *planner) propagate() error {
-	p.killed = map[string]bool{}
-	typeOnly := map[string]bool{}
+	p.killed = map[catalog.ObjectID]bool{}
+	typeOnly := map[catalog.ObjectID]bool{}
 	for id, a := range p.act {
 		if a == drop || a == replace {
 			p.killed[id] = true
 		}
 	}
-	atlasKilled := map[string]bool{}
+	atlasKilled := map[catalog.ObjectID]bool{}
 	for _, a := range p.atlas {
 		for _, id := range a.kills {
 			p.killed[id] = true
@@ -348,7 +341,7 @@ func (p *planner) propagate() error {
 			}
 		}
 	}
-	handled := map[string]bool{}
+	handled := map[catalog.ObjectID]bool{}
 	for changed := true; changed; {
 		changed = false
 		for _, id := range p.in.Cur.IDs() {
@@ -380,7 +373,7 @@ func (p *planner) propagate() error {
 // or invalidates.
 // It reports whether d itself goes (a column whose default is re-created
 // stays).
-func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map[string]bool) (bool, error) {
+func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map[catalog.ObjectID]bool) (bool, error) {
 	_, stays := p.in.Des.Objects[d.ID]
 	if !d.Atlas {
 		switch {
@@ -465,7 +458,7 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 	p.touch(b, before)
 	if d.Kind == catalog.KindColumn {
 		b.creates, b.kills = nil, nil // the column stays: only its default goes
-		b.removes = []string{d.ID}
+		b.removes = []catalog.ObjectID{d.ID}
 	}
 	p.atlas = append(p.atlas, b)
 	if after != nil {
@@ -518,9 +511,9 @@ func schemaName(t *schema.Table) string {
 type node struct {
 	name    string // for messages
 	changes []*migrate.Change
-	creates []string
-	removes []string
-	kills   []string
+	creates []catalog.ObjectID
+	removes []catalog.ObjectID
+	kills   []catalog.ObjectID
 	prio    int
 	atlas   []*atlasChange
 }
@@ -537,20 +530,20 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 			if implicitlyDropped(c, p.killed) {
 				continue
 			}
-			nodes = append(nodes, &node{name: "drop " + id, removes: []string{id}, kills: []string{id},
+			nodes = append(nodes, &node{name: "drop " + id.String(), removes: []catalog.ObjectID{id}, kills: []catalog.ObjectID{id},
 				changes: changes(c.Drop, comment("drop", c))})
 		case create, recreate:
-			nodes = append(nodes, &node{name: "create " + id, creates: []string{id},
+			nodes = append(nodes, &node{name: "create " + id.String(), creates: []catalog.ObjectID{id},
 				changes: changes(d.Create, comment("create", d))})
 		case alter:
-			nodes = append(nodes, &node{name: "alter " + id, creates: []string{id}, removes: []string{id},
+			nodes = append(nodes, &node{name: "alter " + id.String(), creates: []catalog.ObjectID{id}, removes: []catalog.ObjectID{id},
 				changes: changes(p.alterSQL[id], comment("modify", d))})
 		case replace:
 			if !implicitlyDropped(c, p.killed) {
-				nodes = append(nodes, &node{name: "drop " + id, removes: []string{id}, kills: []string{id},
+				nodes = append(nodes, &node{name: "drop " + id.String(), removes: []catalog.ObjectID{id}, kills: []catalog.ObjectID{id},
 					changes: changes(c.Drop, comment("drop", c))})
 			}
-			nodes = append(nodes, &node{name: "create " + id, creates: []string{id},
+			nodes = append(nodes, &node{name: "create " + id.String(), creates: []catalog.ObjectID{id},
 				changes: changes(d.Create, comment("create", d))})
 		}
 	}
@@ -754,7 +747,7 @@ func (p *planner) group(others []*node) [][]*atlasChange {
 	return groups
 }
 
-func overlaps(a, b []string) bool {
+func overlaps(a, b []catalog.ObjectID) bool {
 	for _, x := range a {
 		for _, y := range b {
 			if x == y {
@@ -768,7 +761,7 @@ func overlaps(a, b []string) bool {
 // implicitlyDropped reports whether o goes with an object it depends on
 // automatically (a trigger with its dropped table), so dropping it
 // explicitly would fail.
-func implicitlyDropped(o *catalog.Object, killed map[string]bool) bool {
+func implicitlyDropped(o *catalog.Object, killed map[catalog.ObjectID]bool) bool {
 	for _, d := range o.Deps {
 		if d.Auto && killed[d.ID] {
 			return true
@@ -789,54 +782,40 @@ func changes(stmts []string, comment string) []*migrate.Change {
 }
 
 // comment is the migration file's line above an object's statements, in
-// the shapes Atlas writes: `Create "f" function`, `Create trigger "t"`.
+// the shapes Atlas writes (catalog.Label): `Create "f" function`,
+// `Create trigger "t"`.
 func comment(verb string, o *catalog.Object) string {
 	if o.Comment != "" {
 		return o.Comment
 	}
-	switch o.Kind {
-	case catalog.KindFunction, catalog.KindProcedure, catalog.KindView, catalog.KindMatView, catalog.KindAggregate:
+	if o.Kind == catalog.KindSchema && verb == "drop" {
+		// Its planned objects are dropped before it, and no CASCADE:
+		// what a database holds there that no migration created stops
+		// the migration instead of going with the schema.
+		return fmt.Sprintf("drop schema %s (fails if it still holds objects no migration created; they are kept)", ident(o.Name))
+	}
+	switch o.Kind.Facts().Label {
+	case catalog.LabelNameKind:
 		return fmt.Sprintf("%s %s %s", verb, ident(o.Name), o.Kind)
-	case catalog.KindSchema:
-		if verb == "drop" {
-			// Its planned objects are dropped before it, and no CASCADE:
-			// what a database holds there that no migration created
-			// stops the migration instead of going with the schema.
-			return fmt.Sprintf("drop schema %s (fails if it still holds objects no migration created; they are kept)", ident(o.Name))
-		}
-	case catalog.KindDefaultACL:
+	case catalog.LabelSetting:
 		v := map[string]string{"create": "set", "drop": "reset"}[verb]
 		return fmt.Sprintf("%s %s %s", v, o.Kind, o.Name)
-	case catalog.KindTrigger, catalog.KindPolicy, catalog.KindRule:
+	case catalog.LabelOnTable, catalog.LabelTrigger:
 		if verb == "drop" {
 			return fmt.Sprintf("%s %s %s from table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
 		}
-		if verb == "create" && o.Kind == catalog.KindTrigger {
+		if verb == "create" && o.Kind.Facts().Label == catalog.LabelTrigger {
 			return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
 		}
 		return fmt.Sprintf("%s %s %s on table: %s", verb, o.Kind, ident(o.Name), ident(o.Table))
-	}
-	if strings.Contains(o.ID, " of ") {
-		// An attribute object: name what it belongs to.
-		_, of, _ := strings.Cut(o.ID, " of ")
-		v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
-		return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
+	case catalog.LabelAttribute:
+		if of, ok := o.ID.Parent(); ok {
+			// Name what the attribute belongs to.
+			v := map[string]string{"create": "set", "modify": "set", "drop": "reset"}[verb]
+			return fmt.Sprintf("%s %s of %s", v, o.Kind, of)
+		}
 	}
 	return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
-}
-
-// kindRank orders creates by kind when nothing else does: what others
-// are built from first. Drops use the reverse.
-var kindRank = map[catalog.Kind]int{
-	catalog.KindSchema: 0, catalog.KindExtension: 1, catalog.KindEnum: 2, catalog.KindDomain: 3,
-	catalog.KindComposite: 3, catalog.KindRange: 3, catalog.KindSequence: 4, catalog.KindFunction: 5,
-	catalog.KindProcedure: 5, catalog.KindAggregate: 6, catalog.KindView: 7, catalog.KindMatView: 8,
-	catalog.KindIndex: 9, catalog.KindConstraint: 9, catalog.KindTrigger: 10, catalog.KindPolicy: 11,
-	catalog.KindRule: 11, catalog.KindStatistics: 12,
-	// Default privileges apply to what is created after them: reset
-	// before every other change and set after all of them, so that what
-	// the migration creates gets only the grants planned for it.
-	catalog.KindDefaultACL: 19,
 }
 
 // priority places a non-Atlas step among the others when the graph
@@ -845,25 +824,18 @@ var kindRank = map[catalog.Kind]int{
 // writes functions before triggers and triggers by name.
 func priority(n *node, o *catalog.Object, i int) int {
 	if len(n.creates) == 0 {
-		return (20-rank(o.Kind))*10_000 + i
+		return (20-o.Kind.Facts().Rank)*10_000 + i
 	}
-	return 10_000_000 + rank(o.Kind)*100_000 + i
+	return 10_000_000 + o.Kind.Facts().Rank*100_000 + i
 }
 
-func rank(k catalog.Kind) int {
-	if r, ok := kindRank[k]; ok {
-		return r
-	}
-	return 15 // attributes last
-}
-
-func sortedIDs(m map[string]action) []string {
-	ids := make([]string, 0, len(m))
+func sortedIDs(m map[catalog.ObjectID]action) []catalog.ObjectID {
+	ids := make([]catalog.ObjectID, 0, len(m))
 	for id, a := range m {
 		if a != none {
 			ids = append(ids, id)
 		}
 	}
-	sort.Strings(ids)
+	catalog.SortIDs(ids)
 	return ids
 }

@@ -18,10 +18,10 @@ import (
 // constraint accepted, a materialized view's rows) is named in the
 // function's comment in the file, with what to run.
 func (p *planner) staleData(nodes []*node) []*node {
-	byID := map[string]*node{}
+	byID := map[catalog.ObjectID]*node{}
 	for _, n := range nodes {
 		if strings.HasPrefix(n.name, "alter ") {
-			byID[strings.TrimPrefix(n.name, "alter ")] = n
+			byID[n.creates[0]] = n
 		}
 	}
 	for _, fid := range sortedIDs(p.act) {
@@ -37,7 +37,7 @@ func (p *planner) staleData(nodes []*node) []*node {
 			}
 			switch note, rebuild := p.stale(d, fn); {
 			case rebuild:
-				nodes = append(nodes, &node{name: "rebuild " + id, creates: []string{id},
+				nodes = append(nodes, &node{name: "rebuild " + id.String(), creates: []catalog.ObjectID{id},
 					changes: changes([]string{"REINDEX INDEX " + p.in.Des.Qualify(d.Schema, d.Name)},
 						fmt.Sprintf("rebuild index %q of table: %q, which holds results of the replaced %q", d.Name, d.Table, fn.Name))})
 			case note != "":
@@ -53,7 +53,7 @@ func (p *planner) staleData(nodes []*node) []*node {
 
 // needs reports whether d depends on the object id other than
 // automatically.
-func needs(d *catalog.Object, id string) bool {
+func needs(d *catalog.Object, id catalog.ObjectID) bool {
 	for _, dep := range d.Deps {
 		if dep.ID == id && !dep.Auto {
 			return true
