@@ -472,6 +472,9 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	if err != nil {
 		return nil, fmt.Errorf("diff: desired state: %w", err)
 	}
+	if err := catalog.RefusePartitionChanges(curM, desM); err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
 	curDrv, err := postgres.Open(cur)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)

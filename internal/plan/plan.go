@@ -71,6 +71,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err := p.online(ctx, nodes); err != nil {
 		return nil, err
 	}
+	p.partitionSteps(nodes)
 	out, err := order(nodes, in.Cur, in.Des)
 	if err != nil {
 		return nil, err
@@ -821,7 +822,7 @@ func comment(verb string, o *catalog.Object) string {
 // are built from first. Drops use the reverse.
 var kindRank = map[catalog.Kind]int{
 	catalog.KindSchema: 0, catalog.KindExtension: 1, catalog.KindEnum: 2, catalog.KindDomain: 3,
-	catalog.KindComposite: 3, catalog.KindRange: 3, catalog.KindSequence: 4, catalog.KindFunction: 5,
+	catalog.KindComposite: 3, catalog.KindRange: 3, catalog.KindSequence: 4, catalog.KindPartition: 4, catalog.KindFunction: 5,
 	catalog.KindProcedure: 5, catalog.KindAggregate: 6, catalog.KindView: 7, catalog.KindMatView: 8,
 	catalog.KindIndex: 9, catalog.KindConstraint: 9, catalog.KindTrigger: 10, catalog.KindPolicy: 11,
 	catalog.KindRule: 11, catalog.KindStatistics: 12,

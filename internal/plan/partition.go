@@ -1,0 +1,153 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+
+	"tasks/internal/catalog"
+)
+
+// partitionStep is the Source of the statements of a partition's
+// create, drop or move: their hazards on a parent that serves traffic,
+// and whether they run outside a transaction block.
+type partitionStep struct {
+	schema.Change // nil: the statement is the model's
+	noTx          bool
+	hazards       []string
+}
+
+// partitionSteps gives each partition change's statements the locks
+// they take on an existing parent. With Online.ConcurrentDrop, a
+// partition of a parent that stays is detached CONCURRENTLY (own
+// transaction-less file) before it is dropped: DROP TABLE on a partition
+// holds ACCESS EXCLUSIVE on its parent, DETACH … CONCURRENTLY only SHARE
+// UPDATE EXCLUSIVE, and the DROP then touches a table no query reaches
+// through the parent.
+func (p *planner) partitionSteps(nodes []*node) {
+	for _, n := range nodes {
+		var cur, des *catalog.Object
+		if len(n.kills) > 0 {
+			cur = p.in.Cur.Objects[n.kills[0]]
+		}
+		if len(n.creates) > 0 {
+			des = p.in.Des.Objects[n.creates[0]]
+		}
+		switch {
+		case des != nil && des.Kind == catalog.KindPartition && cur != nil:
+			p.movePartition(n, cur, des)
+		case des != nil && des.Kind == catalog.KindPartition:
+			p.createPartition(n, des)
+		case cur != nil && cur.Kind == catalog.KindPartition:
+			p.dropPartition(n, cur)
+		}
+	}
+}
+
+// liveParent returns the quoted parent of partition o and whether it
+// exists before the migration and stays through it: only then do the
+// partition's statements lock a table that serves traffic.
+func (p *planner) liveParent(o *catalog.Object) (string, bool) {
+	s, name, _, _ := o.Partition()
+	ref := ident(name)
+	for _, k := range []catalog.Kind{catalog.KindTable, catalog.KindPartition} {
+		id := catalog.ID(k, s, name)
+		if _, ok := p.in.Cur.Objects[id]; ok {
+			return ref, !p.killed[id]
+		}
+	}
+	return ref, false
+}
+
+// defaultPartition returns the quoted default partition of o's parent
+// in the current state, "" when it has none (or o is it).
+func (p *planner) defaultPartition(o *catalog.Object) string {
+	ps, parent, _, _ := o.Partition()
+	for _, id := range p.in.Cur.IDs() {
+		c := p.in.Cur.Objects[id]
+		if s, name, bound, ok := c.Partition(); ok && s == ps && name == parent && bound == "DEFAULT" && c.ID != o.ID {
+			return ident(c.Name)
+		}
+	}
+	return ""
+}
+
+func (p *planner) createPartition(n *node, o *catalog.Object) {
+	parent, live := p.liveParent(o)
+	if !live {
+		return
+	}
+	hs := []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking its reads and writes, while partition %s "+
+		"is created (CREATE TABLE … PARTITION OF)", parent, ident(o.Name))}
+	if d := p.defaultPartition(o); d != "" {
+		hs = append(hs, fmt.Sprintf("scans default partition %s under ACCESS EXCLUSIVE for rows that belong to the new "+
+			"partition (and fails if it finds any: move them first)", d))
+	}
+	setSteps(n.changes, &partitionStep{hazards: hs})
+}
+
+func (p *planner) dropPartition(n *node, o *catalog.Object) {
+	parent, live := p.liveParent(o)
+	if !live {
+		return
+	}
+	if p.in.Online.ConcurrentDrop && p.defaultPartition(o) == "" {
+		// (PostgreSQL detaches no partition concurrently from a parent
+		// that has a default partition.)
+		ps, pname, _, _ := o.Partition()
+		detach := &migrate.Change{Cmd: "ALTER TABLE " + p.in.Des.Qualify(ps, pname) + " DETACH PARTITION " +
+			p.in.Des.Qualify(o.Schema, o.Name) + " CONCURRENTLY", Comment: fmt.Sprintf("detach partition %s", ident(o.Name))}
+		detach.Source = &partitionStep{noTx: true}
+		if len(n.changes) > 0 {
+			n.changes[0].Comment, n.changes[0].Source = fmt.Sprintf("drop detached table %s", ident(o.Name)), nil
+		}
+		n.changes = append([]*migrate.Change{detach}, n.changes...)
+		return
+	}
+	setSteps(n.changes, &partitionStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking "+
+		"its reads and writes, to drop partition %s (with concurrent_index drop = true, and no default partition, "+
+		"it is detached CONCURRENTLY first)", parent, ident(o.Name))}})
+}
+
+// movePartition marks the DETACH and ATTACH of a partition whose bound
+// or parent changes.
+func (p *planner) movePartition(n *node, cur, des *catalog.Object) {
+	for _, c := range n.changes {
+		switch {
+		case strings.Contains(c.Cmd, " DETACH PARTITION "):
+			if parent, live := p.liveParent(cur); live {
+				c.Source = &partitionStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, "+
+					"blocking its reads and writes (DETACH PARTITION without CONCURRENTLY)", parent)}}
+			}
+		case strings.Contains(c.Cmd, " ATTACH PARTITION "):
+			parent, live := p.liveParent(des)
+			if !live {
+				continue
+			}
+			hs := []string{fmt.Sprintf("scans partition %s under ACCESS EXCLUSIVE to prove its rows fit the bound, "+
+				"unless a validated CHECK constraint on it implies the bound; table %s is held under SHARE UPDATE "+
+				"EXCLUSIVE meanwhile (writes go on)", ident(des.Name), parent)}
+			if d := p.defaultPartition(des); d != "" {
+				hs = append(hs, fmt.Sprintf("scans default partition %s for rows of the new bound", d))
+			}
+			c.Source = &partitionStep{hazards: hs}
+		}
+	}
+}
+
+func setSteps(cs []*migrate.Change, s *partitionStep) {
+	for _, c := range cs {
+		c.Source = s
+	}
+}
+
+// markPartition is mark's reading of a partitionStep.
+func markPartition(c *migrate.Change) (*Step, bool) {
+	ps, ok := c.Source.(*partitionStep)
+	if !ok {
+		return nil, false
+	}
+	return &Step{NoTx: ps.noTx, Hazards: ps.hazards}, true
+}
