@@ -72,6 +72,10 @@ func (p *planner) hazards(c *migrate.Change) []string {
 		}
 		return []string{fmt.Sprintf("blocks writes to table %s while the index builds (CREATE INDEX without CONCURRENTLY)", ident(t))}
 	}
+	if strings.HasPrefix(c.Cmd, "DROP INDEX ") && partitioned(mt.T) {
+		return []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s and each of its partitions (a partitioned "+
+			"table's index cannot be dropped CONCURRENTLY)", ident(t))}
+	}
 	if !strings.HasPrefix(c.Cmd, "ALTER TABLE ") {
 		return nil
 	}

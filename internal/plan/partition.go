@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 
 	"tasks/internal/catalog"
@@ -29,8 +30,8 @@ type partitionStep struct {
 func (p *planner) partitionSteps(nodes []*node) {
 	for _, n := range nodes {
 		var cur, des *catalog.Object
-		if len(n.kills) > 0 {
-			cur = p.in.Cur.Objects[n.kills[0]]
+		if len(n.removes) > 0 {
+			cur = p.in.Cur.Objects[n.removes[0]]
 		}
 		if len(n.creates) > 0 {
 			des = p.in.Des.Objects[n.creates[0]]
@@ -93,7 +94,8 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 	if !live {
 		return
 	}
-	if p.in.Online.ConcurrentDrop && p.defaultPartition(o) == "" {
+	def := p.defaultPartition(o)
+	if p.in.Online.ConcurrentDrop && def == "" {
 		// (PostgreSQL detaches no partition concurrently from a parent
 		// that has a default partition.)
 		ps, pname, _, _ := o.Partition()
@@ -106,9 +108,12 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 		n.changes = append([]*migrate.Change{detach}, n.changes...)
 		return
 	}
+	why := "with concurrent_index drop = true it is detached CONCURRENTLY first"
+	if def != "" {
+		why = fmt.Sprintf("PostgreSQL detaches no partition CONCURRENTLY while default partition %s exists", def)
+	}
 	setSteps(n.changes, &partitionStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking "+
-		"its reads and writes, to drop partition %s (with concurrent_index drop = true, and no default partition, "+
-		"it is detached CONCURRENTLY first)", parent, ident(o.Name))}})
+		"its reads and writes, to drop partition %s (%s)", parent, ident(o.Name), why)}})
 }
 
 // movePartition marks the DETACH and ATTACH of a partition whose bound
@@ -150,4 +155,36 @@ func markPartition(c *migrate.Change) (*Step, bool) {
 		return nil, false
 	}
 	return &Step{NoTx: ps.noTx, Hazards: ps.hazards}, true
+}
+
+// plainOnPartitioned takes Atlas's CONCURRENTLY marks (concurrent_index)
+// off the index changes of partitioned tables: PostgreSQL builds and
+// drops a partitioned table's index only plainly, and the hazard then
+// says so (hazards).
+func plainOnPartitioned(changes []schema.Change) []schema.Change {
+	for _, c := range changes {
+		mt, ok := c.(*schema.ModifyTable)
+		if !ok || !partitioned(mt.T) {
+			continue
+		}
+		for _, sub := range mt.Changes {
+			switch sub := sub.(type) {
+			case *schema.AddIndex:
+				sub.Extra = withoutConcurrently(sub.Extra)
+			case *schema.DropIndex:
+				sub.Extra = withoutConcurrently(sub.Extra)
+			}
+		}
+	}
+	return changes
+}
+
+func withoutConcurrently(extra []schema.Clause) []schema.Clause {
+	var out []schema.Clause
+	for _, e := range extra {
+		if _, ok := e.(*postgres.Concurrently); !ok {
+			out = append(out, e)
+		}
+	}
+	return out
 }
