@@ -29,6 +29,9 @@ type partition struct {
 	parentSchema, parent string
 	bound                string // FOR VALUES …, or DEFAULT
 	key                  string // PARTITION BY …, "" for a leaf
+	// indexes are the partition's indexes of its parent's partitioned
+	// indexes, by the parent index's name: its name and CREATE INDEX.
+	indexes map[string][2]string
 }
 
 // Partition reports, for a partition, its parent (schema and name) and
@@ -39,6 +42,20 @@ func (o *Object) Partition() (parentSchema, parent, bound string, ok bool) {
 	}
 	return o.part.parentSchema, o.part.parent, o.part.bound, true
 }
+
+// PartitionIndex returns the name and CREATE INDEX statement of the
+// index partition o has for its parent's partitioned index parentIndex
+// (as PostgreSQL named and built it), ok false when it has none.
+func (o *Object) PartitionIndex(parentIndex string) (name, create string, ok bool) {
+	if o.part == nil {
+		return "", "", false
+	}
+	ix, ok := o.part.indexes[parentIndex]
+	return ix[0], ix[1], ok
+}
+
+// HasPartitionKey reports whether partition o is partitioned in turn.
+func (o *Object) HasPartitionKey() bool { return o.part != nil && o.part.key != "" }
 
 // inspectPartitions adds the partitions of the managed schemas, the
 // partition key of every partitioned table, and what each partition
@@ -186,7 +203,7 @@ func (m *Model) partitionIndexes(ctx context.Context, q Querier) error {
 	rows, err := q.QueryContext(ctx, `
 SELECT n.nspname, c.relname, c.oid, t.oid, pg_get_indexdef(c.oid),
        quote_ident(tn.nspname) || '.' || quote_ident(t.relname), quote_ident(c.relname),
-       EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid),
+       coalesce((SELECT pi.relname FROM pg_inherits h JOIN pg_class pi ON pi.oid = h.inhparent WHERE h.inhrelid = c.oid), ''),
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid AND k.conrelid = t.oid),
        coalesce(c.reloptions, '{}')
 FROM pg_index i
@@ -203,27 +220,33 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 	var add []*Object
 	for rows.Next() {
 		var (
-			schema, name, def, qualified, pgName string
-			oid, rel                             uint32
-			inherited, constraint                bool
-			opts                                 []string
+			schema, name, def, qualified, pgName, parentIndex string
+			oid, rel                                          uint32
+			constraint                                        bool
+			opts                                              []string
 		)
-		if err := rows.Scan(&schema, &name, &oid, &rel, &def, &qualified, &pgName, &inherited, &constraint, pqArrayOut(&opts)); err != nil {
+		if err := rows.Scan(&schema, &name, &oid, &rel, &def, &qualified, &pgName, &parentIndex, &constraint, pqArrayOut(&opts)); err != nil {
 			return fmt.Errorf("catalog: partition indexes: %w", err)
 		}
 		t := m.relation(rel)
 		if t == nil {
 			continue
 		}
-		if inherited || constraint {
+		def = strings.Replace(def, " ON ONLY ", " ON ", 1)
+		def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(t.Schema, t.Name)+" ", 1)
+		def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
+		if parentIndex != "" && t.part != nil {
+			if t.part.indexes == nil {
+				t.part.indexes = map[string][2]string{}
+			}
+			t.part.indexes[parentIndex] = [2]string{name, def}
+		}
+		if parentIndex != "" || constraint {
 			// PostgreSQL's (or its constraint's, claimed again by the
 			// constraint when it is the partition's own).
 			m.addrs[Addr{"pg_class", oid, 0}] = t.ID
 			continue
 		}
-		def = strings.Replace(def, " ON ONLY ", " ON ", 1)
-		def = strings.Replace(def, " ON "+qualified+" ", " ON "+m.Qualify(t.Schema, t.Name)+" ", 1)
-		def = strings.Replace(def, " INDEX "+pgName+" ON ", " INDEX "+QuoteIdent(name)+" ON ", 1)
 		o := &Object{ID: ID(KindIndex, schema, name), Kind: KindIndex, Schema: schema, Name: name, Table: t.Name,
 			Def: def, Create: []string{def}, Drop: []string{"DROP INDEX " + m.Qualify(schema, name)},
 			Addr: Addr{"pg_class", oid, 0}, Deps: []Dep{{ID: t.ID, Auto: true}}}

@@ -65,10 +65,11 @@ func (p *planner) hazards(c *migrate.Change) []string {
 	if strings.HasPrefix(c.Cmd, "CREATE INDEX ") || strings.HasPrefix(c.Cmd, "CREATE UNIQUE INDEX ") {
 		if partitioned(mt.T) {
 			// PostgreSQL builds no index on a partitioned table
-			// CONCURRENTLY: the online shape is left to the user.
+			// CONCURRENTLY (partitionedIndexesOnline does it by parts).
 			return []string{fmt.Sprintf("blocks writes to table %s and each of its partitions while the index builds "+
-				"(a partitioned table's index cannot be built CONCURRENTLY: to avoid it, CREATE INDEX … ON ONLY %s, "+
-				"then per partition CREATE INDEX CONCURRENTLY and ALTER INDEX … ATTACH PARTITION, by hand)", ident(t), ident(t))}
+				"(a partitioned table's index cannot be built CONCURRENTLY; with concurrent_index create = true the plan "+
+				"builds it ON ONLY %s, each partition's CONCURRENTLY, then attaches them, unless partitions change in "+
+				"the same migration or are partitioned in turn)", ident(t), ident(t))}
 		}
 		return []string{fmt.Sprintf("blocks writes to table %s while the index builds (CREATE INDEX without CONCURRENTLY)", ident(t))}
 	}

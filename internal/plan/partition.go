@@ -28,6 +28,7 @@ type partitionStep struct {
 // UPDATE EXCLUSIVE, and the DROP then touches a table no query reaches
 // through the parent.
 func (p *planner) partitionSteps(nodes []*node) {
+	p.partitionedIndexesOnline(nodes)
 	for _, n := range nodes {
 		var cur, des *catalog.Object
 		if len(n.removes) > 0 {
@@ -187,4 +188,93 @@ func withoutConcurrently(extra []schema.Clause) []schema.Clause {
 		}
 	}
 	return out
+}
+
+// partitionedIndexesOnline builds, with Online.ConcurrentCreate, a new
+// index of an existing partitioned table the way PostgreSQL allows
+// without blocking writes for the build: the parent's index ON ONLY the
+// parent (invalid, no build), each partition's index CONCURRENTLY under
+// the name and definition PostgreSQL gave it in the desired state, then
+// each attached to the parent's, which is valid once all are. Only when
+// every partition is a leaf that the migration leaves alone: otherwise
+// the index is built plainly, its hazard saying so.
+func (p *planner) partitionedIndexesOnline(nodes []*node) {
+	if !p.in.Online.ConcurrentCreate {
+		return
+	}
+	for _, n := range nodes {
+		if len(n.atlas) == 0 {
+			continue
+		}
+		var out []*migrate.Change
+		changed := false
+		for _, c := range n.changes {
+			if steps := p.indexByPartition(c); steps != nil {
+				out = append(out, steps...)
+				changed = true
+				continue
+			}
+			out = append(out, c)
+		}
+		if changed {
+			n.changes = out
+		}
+	}
+}
+
+func (p *planner) indexByPartition(c *migrate.Change) []*migrate.Change {
+	mt, ok := c.Source.(*schema.ModifyTable)
+	if !ok || !partitioned(mt.T) || !p.exists(mt.T) ||
+		!(strings.HasPrefix(c.Cmd, "CREATE INDEX ") || strings.HasPrefix(c.Cmd, "CREATE UNIQUE INDEX ")) {
+		return nil
+	}
+	var idx *schema.Index
+	for _, sub := range mt.Changes {
+		if a, ok := sub.(*schema.AddIndex); ok && strings.Contains(c.Cmd, " INDEX "+ident(a.I.Name)+" ON ") {
+			idx = a.I
+		}
+	}
+	ref := p.tableRef(mt.T)
+	only := strings.Replace(c.Cmd, " ON "+ref+" ", " ON ONLY "+ref+" ", 1)
+	if idx == nil || only == c.Cmd {
+		return nil
+	}
+	s := schemaName(mt.T)
+	of := func(o *catalog.Object) bool {
+		ps, parent, _, ok := o.Partition()
+		return ok && ps == s && parent == mt.T.Name
+	}
+	for _, id := range p.in.Cur.IDs() {
+		if of(p.in.Cur.Objects[id]) && p.act[id] != none {
+			return nil // a partition dropped or moved meanwhile
+		}
+	}
+	var parts []*catalog.Object
+	for _, id := range p.in.Des.IDs() {
+		o := p.in.Des.Objects[id]
+		if !of(o) {
+			continue
+		}
+		if o.HasPartitionKey() || p.act[id] != none || p.in.Cur.Objects[id] == nil {
+			return nil
+		}
+		parts = append(parts, o)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	out := []*migrate.Change{{Cmd: only, Comment: c.Comment, Source: &partitionStep{}}}
+	var attach []*migrate.Change
+	for _, o := range parts {
+		name, create, ok := o.PartitionIndex(idx.Name)
+		if !ok {
+			return nil
+		}
+		out = append(out, &migrate.Change{Cmd: strings.Replace(create, "INDEX ", "INDEX CONCURRENTLY ", 1),
+			Comment: fmt.Sprintf("build the index of partition %s", ident(o.Name)), Source: &partitionStep{noTx: true}})
+		attach = append(attach, &migrate.Change{Source: &partitionStep{},
+			Cmd: "ALTER INDEX " + p.in.Des.Qualify(s, idx.Name) + " ATTACH PARTITION " + p.in.Des.Qualify(o.Schema, name)})
+	}
+	attach[0].Comment = fmt.Sprintf("attach the partitions' indexes to index %s", ident(idx.Name))
+	return append(out, attach...)
 }
