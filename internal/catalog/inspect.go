@@ -158,6 +158,7 @@ FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p') AND NOT t.relispartition
+  AND c.conparentid = 0 -- a clone for a partition goes with the constraint it clones
 ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: constraints: %w", err)

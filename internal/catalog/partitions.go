@@ -383,3 +383,34 @@ func RefusePartitionChanges(cur, des *Model) error {
 	sort.Strings(msgs)
 	return fmt.Errorf("catalog: %s", strings.Join(msgs, "\n  "))
 }
+
+// ForeignKeyClones lists, by schema and table, the foreign keys that
+// PostgreSQL made as clones of another (a foreign key referencing a
+// partitioned table has one per partition on the referencing table):
+// they come and go with the constraint they clone, so neither Atlas's
+// diff nor the model may plan them.
+func ForeignKeyClones(ctx context.Context, q Querier, schemas []string) (map[[2]string]map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `
+SELECT n.nspname, t.relname, c.conname
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = ANY($1) AND c.contype = 'f' AND c.conparentid <> 0`, pqArray(schemas))
+	if err != nil {
+		return nil, fmt.Errorf("catalog: foreign key clones: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]map[string]bool{}
+	for rows.Next() {
+		var s, t, name string
+		if err := rows.Scan(&s, &t, &name); err != nil {
+			return nil, fmt.Errorf("catalog: foreign key clones: %w", err)
+		}
+		k := [2]string{s, t}
+		if out[k] == nil {
+			out[k] = map[string]bool{}
+		}
+		out[k][name] = true
+	}
+	return out, rows.Err()
+}

@@ -501,6 +501,12 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	// materialized views, deferrable ones) are not Atlas's to diff.
 	withoutOwn(from, curM)
 	withoutOwn(to, desM)
+	if err := withoutClones(ctx, cur, from, schemas); err != nil {
+		return nil, err
+	}
+	if err := withoutClones(ctx, des, to, schemas); err != nil {
+		return nil, err
+	}
 	var diffOpts []schema.DiffOption
 	if online.Extra != nil {
 		// Atlas's differ reads its own settings from the diff block
