@@ -388,7 +388,7 @@ SELECT t.oid, t.tgname, c.oid, t.tgenabled
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY($1) AND NOT t.tgisinternal AND t.tgenabled <> 'O'
+WHERE n.nspname = ANY($1) AND NOT t.tgisinternal AND t.tgenabled <> 'O' AND t.tgparentid = 0
 ORDER BY n.nspname, c.relname, t.tgname`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: trigger states: %w", err)

@@ -21,6 +21,7 @@ func inspectors() []Inspector {
 		inspectRanges,
 		inspectSequences,
 		inspectTables,
+		inspectPartitions,
 		inspectRoutines,
 		inspectAggregates,
 		inspectViews,
@@ -53,9 +54,6 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 			return nil, err
 		}
 	}
-	if err := refusePartitioning(ctx, q, m); err != nil {
-		return nil, err
-	}
 	if err := unclaimed(ctx, q, m); err != nil {
 		return nil, err
 	}
@@ -71,17 +69,21 @@ func Inspect(ctx context.Context, q Querier, schemas []string, def string) (*Mod
 func inspectTables(ctx context.Context, q Querier, m *Model) error {
 	rows, err := q.QueryContext(ctx, `
 SELECT n.nspname, c.relname, c.oid, c.relkind, coalesce(t.relname, ''), coalesce(a.attname, ''), coalesce(a.attnum, 0),
-       CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) ELSE '' END,
-       CASE WHEN c.relkind = 'i' THEN quote_ident(n.nspname) || '.' || quote_ident(t.relname) ELSE '' END,
+       CASE WHEN c.relkind IN ('i', 'I') THEN replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') ELSE '' END,
+       CASE WHEN c.relkind IN ('i', 'I') THEN quote_ident(n.nspname) || '.' || quote_ident(t.relname) ELSE '' END,
        quote_ident(c.relname), coalesce(c.reloptions, '{}'),
-       c.relkind = 'i' AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0
+       c.relkind IN ('i', 'I') AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0
                             OR pg_get_indexdef(c.oid) ~ ' COLLATE ' OR i.indnullsnotdistinct)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = c.oid
 LEFT JOIN pg_class t ON t.oid = i.indrelid
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-WHERE n.nspname = ANY($1) AND (c.relkind IN ('r', 'p') OR (c.relkind = 'i' AND t.relkind IN ('r', 'p')))
+WHERE n.nspname = ANY($1)
+  -- partitions and their indexes are inspectPartitions'; a partitioned
+  -- table's indexes (relkind 'I') are its own
+  AND (c.relkind IN ('r', 'p') AND NOT c.relispartition
+       OR c.relkind IN ('i', 'I') AND t.relkind IN ('r', 'p') AND NOT t.relispartition)
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 	if err != nil {
@@ -100,7 +102,8 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 		if err := rows.Scan(&schema, &name, &oid, &kind, &table, &col, &attnum, &def, &qualified, &pgName, pqArrayOut(&opts), &own); err != nil {
 			return fmt.Errorf("catalog: tables: %w", err)
 		}
-		if kind == "i" && own {
+		index := kind == "i" || kind == "I" // "I": a partitioned table's index
+		if index && own {
 			// What Atlas's renderer would lose (storage parameters, a
 			// tablespace, a COLLATE in a key, NULLS NOT DISTINCT): the
 			// index is planned from here, with PostgreSQL's own
@@ -116,7 +119,7 @@ ORDER BY 1, 2, 7`, pqArray(m.Schemas))
 			}
 			continue
 		}
-		if kind == "i" {
+		if index {
 			// Constraint-backed indexes are added with their constraint.
 			// Atlas plans the index; its definition lets the planner
 			// see when it differs from the same index planned from
@@ -155,7 +158,8 @@ SELECT n.nspname, t.relname, c.conname, c.oid, c.conindid, c.contype, c.condefer
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')
+WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p') AND NOT t.relispartition
+  AND c.conparentid = 0 -- a clone for a partition goes with the constraint it clones
 ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 	if err != nil {
 		return fmt.Errorf("catalog: constraints: %w", err)

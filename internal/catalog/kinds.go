@@ -108,13 +108,16 @@ var attribute = Facts{Rank: 15, Label: LabelAttribute}
 
 // kinds holds every kind's facts.
 var kinds = map[Kind]Facts{
-	KindSchema:     {Rank: 0, DefaultACL: true, Keyword: "SCHEMA", Grant: "SCHEMA"},
-	KindExtension:  {Rank: 1, Keyword: "EXTENSION"},
-	KindEnum:       {Rank: 2, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
-	KindDomain:     {Rank: 3, Slot: true, DefaultACL: true, Keyword: "DOMAIN", Grant: "DOMAIN"},
-	KindComposite:  {Rank: 3, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
-	KindRange:      {Rank: 3, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
-	KindSequence:   {Rank: 4, Slot: true, DefaultACL: true, Keyword: "SEQUENCE", Grant: "SEQUENCE"},
+	KindSchema:    {Rank: 0, DefaultACL: true, Keyword: "SCHEMA", Grant: "SCHEMA"},
+	KindExtension: {Rank: 1, Keyword: "EXTENSION"},
+	KindEnum:      {Rank: 2, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
+	KindDomain:    {Rank: 3, Slot: true, DefaultACL: true, Keyword: "DOMAIN", Grant: "DOMAIN"},
+	KindComposite: {Rank: 3, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
+	KindRange:     {Rank: 3, Slot: true, DefaultACL: true, Keyword: "TYPE", Grant: "TYPE"},
+	KindSequence:  {Rank: 4, Slot: true, DefaultACL: true, Keyword: "SEQUENCE", Grant: "SEQUENCE"},
+	// A partition is a table, created beside its parent's sequences: its
+	// parent, an Atlas table, is placed by Atlas's changes.
+	KindPartition:  {Rank: 4, Slot: true, DefaultACL: true, Keyword: "TABLE", Grant: "TABLE"},
 	KindFunction:   {Rank: 5, DefaultACL: true, Keyword: "FUNCTION", Grant: "FUNCTION", Signature: true, Label: LabelNameKind},
 	KindProcedure:  {Rank: 5, DefaultACL: true, Keyword: "PROCEDURE", Grant: "PROCEDURE", Signature: true, Label: LabelNameKind},
 	KindAggregate:  {Rank: 6, DefaultACL: true, Keyword: "AGGREGATE", Grant: "ROUTINE", Signature: true, Label: LabelNameKind},
@@ -135,6 +138,7 @@ var kinds = map[Kind]Facts{
 	// the migration creates gets only the grants planned for it.
 	KindDefaultACL: {Rank: 19, Label: LabelSetting},
 
+	KindPartitionKey:  attribute,
 	KindSequenceOwner: attribute,
 	KindIdentity:      attribute,
 	KindOwner:         attribute,

@@ -91,7 +91,8 @@ type Object struct {
 	// index is an index's definition without its storage parameters,
 	// and those, for Alter.
 	index *indexParts
-	view  *view // a view's or materialized view's parts, for Alter
+	view  *view      // a view's or materialized view's parts, for Alter
+	part  *partition // a partition's parent, bound and key (partitions.go)
 	// users are the table columns of a type ("t.c"): re-creating the
 	// type would drop them, so Refuse stops such a change.
 	users []string

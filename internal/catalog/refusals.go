@@ -1,50 +1,9 @@
 package catalog
 
 import (
-	"context"
 	"fmt"
 	"strings"
 )
-
-// refusePartitioning stops the inspection of a database whose managed
-// schemas hold a partitioned table or a partition: Atlas's inspector
-// leaves partitions out and the parent's indexes are partitioned ones,
-// so a plan would lose them. It names the parent and its partitions.
-func refusePartitioning(ctx context.Context, q Querier, m *Model) error {
-	rows, err := q.QueryContext(ctx, `
-SELECT n.nspname || '.' || c.relname,
-       coalesce((SELECT string_agg(pn.nspname || '.' || p.relname, ', ' ORDER BY pn.nspname, p.relname)
-                 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
-                 WHERE i.inhparent = c.oid), '')
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY($1) AND c.relkind = 'p'
-ORDER BY 1`, pqArray(m.Schemas))
-	if err != nil {
-		return fmt.Errorf("catalog: partitioned tables: %w", err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var parent, parts string
-		if err := rows.Scan(&parent, &parts); err != nil {
-			return fmt.Errorf("catalog: partitioned tables: %w", err)
-		}
-		if parts != "" {
-			parent += " (partitions " + parts + ")"
-		}
-		names = append(names, "partitioned table "+parent)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("catalog: partitioned tables: %w", err)
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	return fmt.Errorf("catalog: declarative partitioning is not supported yet: %s; a plan would lose the partitions "+
-		"and the parent's indexes, so nothing is written. Write the migrations of these tables by hand "+
-		"(migrate new, then make hash) and run migrate diff again once they are out of the managed schemas",
-		strings.Join(names, "; "))
-}
 
 // hint is what an UnsupportedError tells to do about its objects: why
 // they stop the diff, and the way out, which depends on the state that

@@ -157,6 +157,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_namespace pn ON pn.oid = p.pronamespace
 WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
+  AND t.tgparentid = 0 -- a partition's clone of its parent's trigger comes with the partition
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_trigger'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 ORDER BY 1, 2, 4`, pqArray(m.Schemas))
 	if err != nil {

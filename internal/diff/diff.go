@@ -499,6 +499,9 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	if err != nil {
 		return nil, fmt.Errorf("diff: desired state: %w", err)
 	}
+	if err := catalog.RefusePartitionChanges(curM, desM); err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
 	curDrv, err := postgres.Open(cur)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
@@ -525,6 +528,12 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 	// materialized views, deferrable ones) are not Atlas's to diff.
 	withoutOwn(from, curM)
 	withoutOwn(to, desM)
+	if err := withoutClones(ctx, cur, from, schemas); err != nil {
+		return nil, err
+	}
+	if err := withoutClones(ctx, des, to, schemas); err != nil {
+		return nil, err
+	}
 	var diffOpts []schema.DiffOption
 	if online.Extra != nil {
 		// Atlas's differ reads its own settings from the diff block

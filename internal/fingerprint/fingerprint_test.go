@@ -151,6 +151,10 @@ func TestCompare(t *testing.T) {
 		{"index clustered", "CREATE INDEX i ON t (n)", "CREATE INDEX i ON t (n); ALTER TABLE t CLUSTER ON i", "index public.i clustered"},
 		{"index statistics target", "CREATE INDEX i ON t ((n + 1))", "CREATE INDEX i ON t ((n + 1)); ALTER INDEX i ALTER COLUMN 1 SET STATISTICS 100", "index public.i statistics"},
 		{"index comment", "CREATE INDEX i ON t (n)", "CREATE INDEX i ON t (n); COMMENT ON INDEX i IS 'by n'", "index public.i comment"},
+		{"index attached to a partitioned index",
+			"CREATE TABLE pt (a int) PARTITION BY RANGE (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (10); CREATE TABLE pt2 PARTITION OF pt FOR VALUES FROM (10) TO (20); CREATE INDEX pi ON ONLY pt (a); CREATE INDEX p1i ON pt1 (a); ALTER INDEX pi ATTACH PARTITION p1i",
+			"CREATE TABLE pt (a int) PARTITION BY RANGE (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (10); CREATE TABLE pt2 PARTITION OF pt FOR VALUES FROM (10) TO (20); CREATE INDEX pi ON ONLY pt (a); CREATE INDEX p1i ON pt1 (a)",
+			"index public.p1i attached"},
 
 		// Functions, procedures, aggregates.
 		{"function missing", "CREATE FUNCTION g(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1'", "", "function public.g(integer) exists"},

@@ -183,14 +183,18 @@ WHERE ` + inSchemas + ` AND (c.oid IS NOT NULL OR t.oid IS NOT NULL)
   AND (t.oid IS NULL OR ` + notExt("pg_type", "t.oid") + `)`,
 		},
 		{
-			name:  "indexes",
-			attrs: []string{"definition", "clustered", "valid", "tablespace", "statistics", "comment", "parent"},
+			name: "indexes",
+			// A partition's index is "attached" to its partitioned
+			// table's index (PostgreSQL's own, or one attached by hand).
+			attrs: []string{"definition", "clustered", "valid", "tablespace", "statistics", "comment", "attached", "parent"},
 			sql: `SELECT 'index', n.nspname || '.' || c.relname,
   pg_get_indexdef(c.oid), i.indisclustered::text, i.indisvalid::text,
   coalesce(ts.spcname, ''),
   coalesce((SELECT string_agg(a.attnum || '=' || a.attstattarget, ', ' ORDER BY a.attnum)
             FROM pg_attribute a WHERE a.attrelid = c.oid AND coalesce(a.attstattarget, -1) <> -1), ''),
   coalesce(obj_description(c.oid, 'pg_class'), ''),
+  coalesce((SELECT pn.nspname || '.' || pc.relname FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent
+            JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE h.inhrelid = c.oid), ''),
   ` + relParent("t", "tn") + `
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid

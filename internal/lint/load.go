@@ -59,6 +59,11 @@ func (l *loader) load(ctx context.Context, f migrate.File, start *schema.Realm, 
 		return l.loadWhole(ctx, file, stmts)
 	}
 	cur := start
+	parts, err := l.partitionNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	startParts := parts
 	if l.watch != nil {
 		if err := l.watch.startFile(ctx, l.db); err != nil {
 			return nil, err
@@ -86,6 +91,12 @@ func (l *loader) load(ctx context.Context, f migrate.File, start *schema.Realm, 
 		if err != nil {
 			return nil, fmt.Errorf("lint: %s: L%d: diff: %w", f.Name(), line(f.Bytes(), s.Pos), err)
 		}
+		nextParts, err := l.partitionNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		changes = withPartitions(changes, startParts, parts, nextParts, next)
+		parts = nextParts
 		file.Changes = append(file.Changes, &sqlcheck.Change{Stmt: s, Changes: fixRenames(s.Text, changes)})
 		cur = next
 	}

@@ -79,6 +79,8 @@ type stmtWatch struct {
 	// madeNotNull: those of them it made NOT NULL (with a scan).
 	unproved    map[int][]string
 	madeNotNull map[int][]string
+	// parts is the schema's partitioning at the file's start.
+	parts partitions
 }
 
 func (w *stmtWatch) startFile(ctx context.Context, q schema.ExecQuerier) error {
@@ -87,6 +89,10 @@ func (w *stmtWatch) startFile(ctx context.Context, q schema.ExecQuerier) error {
 	w.cur = w.fileStart
 	w.rewritten, w.proved = map[int][]string{}, map[int]map[string]bool{}
 	w.unproved, w.madeNotNull = map[int][]string{}, map[int][]string{}
+	if err != nil {
+		return err
+	}
+	w.parts, err = readPartitions(ctx, q, w.schema)
 	return err
 }
 
@@ -249,7 +255,8 @@ func (a *lockAnalyzer) Analyze(_ context.Context, p *sqlcheck.Pass) error {
 
 // lockAnalyzers builds the lock-hazard analyzers from the lint block:
 // `concurrent_index` (PG101–PG105, with Atlas's check_create, check_drop
-// and check_txmode), `blocking_change` (PG301–PG306, LK102) and
+// and check_txmode), `blocking_change` (PG301–PG306, LK102),
+// `partition_lock` (LK103–LK105) and
 // `lock_timeout` (LK101); each takes `error` and `skip`.
 func lockAnalyzers(r *schemahcl.Resource, w *stmtWatch) ([]ownAnalyzer, error) {
 	ci := struct {
@@ -277,8 +284,9 @@ func lockAnalyzers(r *schemahcl.Resource, w *stmtWatch) ([]ownAnalyzer, error) {
 	}
 	blocking := &lockAnalyzer{name: "blocking_change", text: "changes that rewrite or scan a table under a strong lock", watch: w, check: blockingDiags}
 	timeout := &lockAnalyzer{name: "lock_timeout", text: "strong locks taken without lock_timeout", watch: w, check: lockTimeoutDiags}
+	partition := &lockAnalyzer{name: "partition_lock", text: "partition changes that lock or scan a partitioned table", watch: w, check: partitionDiags}
 	var out []ownAnalyzer
-	for _, a := range []*lockAnalyzer{concurrent, blocking, timeout} {
+	for _, a := range []*lockAnalyzer{concurrent, blocking, timeout, partition} {
 		if a != concurrent {
 			var err error
 			if a.Error, a.Skip, err = options(r, a.name, false); err != nil {
@@ -406,7 +414,8 @@ func concurrentIndexDiags(f *sqlcheck.File, checkCreate, checkDrop, checkTxMode 
 			continue
 		}
 		concurrently := names(toks, "concurrently")
-		if checkTxMode && concurrently && !txNone && (first(toks, "create") || first(toks, "drop") || first(toks, "reindex") || first(toks, "refresh")) {
+		detach := first(toks, "alter") && hasSeq(toks, "detach", "partition")
+		if checkTxMode && concurrently && !txNone && (first(toks, "create") || first(toks, "drop") || first(toks, "reindex") || first(toks, "refresh") || detach) {
 			on := ""
 			if t := indexTable(toks, ex); t != "" {
 				on = fmt.Sprintf(" (on table %q)", t)
@@ -667,9 +676,9 @@ func strongLock(toks []token, ex existing) string {
 			return ""
 		}
 		for _, cmd := range at.cmds {
-			// VALIDATE CONSTRAINT takes SHARE UPDATE EXCLUSIVE: reads and
-			// writes go on.
-			if !cmd[0].is("validate") {
+			// VALIDATE CONSTRAINT and DETACH PARTITION … CONCURRENTLY
+			// take SHARE UPDATE EXCLUSIVE: reads and writes go on.
+			if !cmd[0].is("validate") && !(cmd[0].is("detach") && names(cmd, "concurrently")) {
 				return at.table
 			}
 		}

@@ -17,6 +17,10 @@ import (
 // serves traffic.
 func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 	for _, c := range out {
+		if s, ok := markPartition(c); ok {
+			c.Source = s
+			continue
+		}
 		s := &Step{Change: c.Source}
 		if a, ok := c.Source.(*autocommit); ok {
 			s.Change, s.NoTx = a.Change, true
@@ -33,16 +37,17 @@ func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 }
 
 // Concurrent reports whether stmt builds or drops an index
-// CONCURRENTLY: it runs outside a transaction block and takes no lock
-// that blocks reads or writes, but waits for every older transaction on
-// its table to end.
+// CONCURRENTLY, or detaches a partition CONCURRENTLY: it runs outside a
+// transaction block and takes no lock that blocks reads or writes, but
+// waits for every older transaction on its table to end.
 func Concurrent(stmt string) bool {
 	for _, prefix := range []string{"CREATE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX CONCURRENTLY ", "DROP INDEX CONCURRENTLY "} {
 		if strings.HasPrefix(stmt, prefix) {
 			return true
 		}
 	}
-	return false
+	return strings.HasPrefix(stmt, "ALTER TABLE ") && strings.Contains(stmt, " DETACH PARTITION ") &&
+		strings.HasSuffix(stmt, " CONCURRENTLY")
 }
 
 // hazards names what a statement of Atlas's on an existing table does
@@ -58,7 +63,19 @@ func (p *planner) hazards(c *migrate.Change) []string {
 	}
 	t := mt.T.Name
 	if strings.HasPrefix(c.Cmd, "CREATE INDEX ") || strings.HasPrefix(c.Cmd, "CREATE UNIQUE INDEX ") {
+		if partitioned(mt.T) {
+			// PostgreSQL builds no index on a partitioned table
+			// CONCURRENTLY (partitionedIndexesOnline does it by parts).
+			return []string{fmt.Sprintf("blocks writes to table %s and each of its partitions while the index builds "+
+				"(a partitioned table's index cannot be built CONCURRENTLY; with concurrent_index create = true the plan "+
+				"builds it ON ONLY %s, each partition's CONCURRENTLY, then attaches them, unless partitions change in "+
+				"the same migration or are partitioned in turn)", ident(t), ident(t))}
+		}
 		return []string{fmt.Sprintf("blocks writes to table %s while the index builds (CREATE INDEX without CONCURRENTLY)", ident(t))}
+	}
+	if strings.HasPrefix(c.Cmd, "DROP INDEX ") && partitioned(mt.T) {
+		return []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s and each of its partitions (a partitioned "+
+			"table's index cannot be dropped CONCURRENTLY)", ident(t))}
 	}
 	if !strings.HasPrefix(c.Cmd, "ALTER TABLE ") {
 		return nil

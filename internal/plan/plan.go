@@ -50,7 +50,7 @@ type Input struct {
 // Each statement's Source is a *Step (see StepOf): how it must run and
 // the hazard it carries.
 func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
-	in.Changes = withCheckChanges(withoutIdentityAlters(in.Changes), in.From, in.To)
+	in.Changes = withCheckChanges(withoutIdentityAlters(plainOnPartitioned(in.Changes)), in.From, in.To)
 	p := &planner{in: in}
 	if err := p.actions(); err != nil {
 		return nil, err
@@ -71,6 +71,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	if err := p.online(ctx, nodes); err != nil {
 		return nil, err
 	}
+	p.partitionSteps(nodes)
 	out, err := order(nodes, in.Cur, in.Des)
 	if err != nil {
 		return nil, err
