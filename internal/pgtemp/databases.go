@@ -42,9 +42,16 @@ func Connect(ctx context.Context, rawURL string) (*Server, error) {
 		return nil, errors.New("pgtemp: connect: not a postgres:// URL")
 	}
 	s := &Server{admin: rawURL, dbs: newDatabases()}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second) // as ping's
 	defer cancel()
-	if err := ping(ctx, rawURL); err != nil {
+	// Through the pool: the session that answers is the one the first
+	// CREATE DATABASE then uses.
+	db, err := s.admins()
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		s.closePool()
 		return nil, fmt.Errorf("pgtemp: connect: %w", err)
 	}
 	return s, nil
