@@ -292,8 +292,9 @@ func (sc *fileScenario) run(t *testing.T) {
 
 // checkAtlasReads checks that the Atlas library accepts the written
 // files as this tool meant them: its checksum validation passes, its
-// statement splitter finds exactly the planned statements, in order, and
-// the output counts each file's changes in good English.
+// statement splitter finds exactly the planned statements, in order
+// (besides each file's lock_timeout), and the output counts each file's
+// changes in good English.
 func checkAtlasReads(t *testing.T, dir amigrate.Dir, texts []string, res *diff.Result, out string) {
 	t.Helper()
 	if err := amigrate.Validate(dir); err != nil {
@@ -305,10 +306,16 @@ func checkAtlasReads(t *testing.T, dir amigrate.Dir, texts []string, res *diff.R
 		if err != nil {
 			t.Fatal(err)
 		}
+		n := 0
 		for _, s := range stmts {
+			// The file's own setting under an online diff block, not a
+			// planned change.
+			if strings.HasPrefix(s.Text, "SET lock_timeout = ") {
+				continue
+			}
 			split = append(split, s.Text)
+			n++
 		}
-		n := len(stmts)
 		if want := fmt.Sprintf("Wrote %s (%d change%s)\n", res.Files[i], n, map[bool]string{true: "s"}[n != 1]); !strings.Contains(out, want) {
 			t.Errorf("output %q lacks %q", out, want)
 		}
