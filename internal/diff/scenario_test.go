@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
+	entschema "entgo.io/ent/dialect/sql/schema"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
@@ -35,7 +37,16 @@ import (
 // A diff.hcl section holds an atlas.hcl diff block (online plans), or an
 // env "scenario" block with one and the env's schemas attribute; a
 // migration written as several files is checked against want.sql,
-// want.2.sql, want.3.sql…
+// want.2.sql, want.3.sql… An ent section names an Ent schema under
+// testdata/ent (its schema package) that comes before the SQL in the
+// desired state, as in atlas.hcl's composite_schema; before.ent names
+// the one of the before state when it differs.
+//
+// Beyond the text, every written migration is one Atlas reads as this
+// tool wrote it: atlas.sum passes Atlas's own validation, Atlas's
+// statement splitter finds exactly the planned statements, and the
+// output counts them; a diff that writes nothing says the directory is
+// synced.
 //
 // With -update, a scenario whose migration differs gets the produced one
 // written into its want sections instead (review it before committing).
@@ -68,6 +79,7 @@ func TestScenarioFiles(t *testing.T) {
 type fileScenario struct {
 	before, after, want, wantErr string
 	hasBefore                    bool
+	ent, beforeEnt               string // Ent schemas under testdata/ent, "" for none
 	schemas                      []string
 	path                         string
 	diffHCL                      string
@@ -122,6 +134,10 @@ func readScenario(path string) (*fileScenario, error) {
 			sc.schemas = strings.Fields(string(f.Data))
 		case "diff.hcl":
 			sc.diffHCL = string(f.Data)
+		case "ent":
+			sc.ent = strings.TrimSpace(string(f.Data))
+		case "before.ent":
+			sc.beforeEnt = strings.TrimSpace(string(f.Data))
 		default:
 			if wantN(f.Name) {
 				sc.wantMore = append(sc.wantMore, string(f.Data))
@@ -130,13 +146,46 @@ func readScenario(path string) (*fileScenario, error) {
 			return nil, &os.PathError{Op: "scenario", Path: path, Err: os.ErrInvalid}
 		}
 	}
+	if sc.beforeEnt == "" {
+		sc.beforeEnt = sc.ent
+	}
 	return sc, nil
 }
 
-func (sc *fileScenario) sources() []atlasconf.Source {
+// entDir is the schema package of an Ent schema under testdata/ent.
+func entDir(name string) string {
+	return mustAbs(filepath.Join("testdata", "ent", name, "schema"))
+}
+
+// Ent's loader compiles the schema package; each one is loaded once.
+var (
+	entMu    sync.Mutex
+	entCache = map[string][]*entschema.Table{}
+)
+
+func cachedLoadEnt(ctx context.Context, dir string) ([]*entschema.Table, error) {
+	entMu.Lock()
+	defer entMu.Unlock()
+	if t, ok := entCache[dir]; ok {
+		return t, nil
+	}
+	t, err := diff.LoadEnt(ctx, dir)
+	if err == nil {
+		entCache[dir] = t
+	}
+	return t, err
+}
+
+// sources is the desired state's composite schema: the Ent schema ent
+// names, if any, then the SQL.
+func (sc *fileScenario) sources(ent string) []atlasconf.Source {
+	var srcs []atlasconf.Source
+	if ent != "" {
+		srcs = append(srcs, atlasconf.Source{Schema: sc.schemas[0], URL: "ent://" + entDir(ent)})
+	}
 	// The file is loaded in the first schema; the others are managed
 	// members whose objects it creates qualified.
-	srcs := []atlasconf.Source{{Schema: sc.schemas[0], URL: "file://schema.sql"}}
+	srcs = append(srcs, atlasconf.Source{Schema: sc.schemas[0], URL: "file://schema.sql"})
 	for _, s := range sc.schemas[1:] {
 		srcs = append(srcs, atlasconf.Source{Schema: s, URL: "file://empty.sql"})
 	}
@@ -157,7 +206,7 @@ func (sc *fileScenario) run(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(work, "empty.sql"), nil, 0o644)
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	run := func(text, name string) (*diff.Result, string, error) {
+	run := func(ent, text, name string) (*diff.Result, string, error) {
 		if err := os.WriteFile(filepath.Join(work, "schema.sql"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -165,17 +214,18 @@ func (sc *fileScenario) run(t *testing.T) {
 		clock = clock.Add(time.Minute)
 		env := sc.env(t)
 		res, err := diff.Run(ctx, diff.Config{
-			Dir: dir, Sources: sc.sources(), DevURL: dev, Name: name, BaseDir: work,
+			Dir: dir, Sources: sc.sources(ent), DevURL: dev, Name: name, BaseDir: work,
 			Out: &out, Now: func() time.Time { return clock }, Online: env.Diff, Schemas: env.Schemas,
+			LoadEnt: cachedLoadEnt,
 		})
 		return res, out.String(), err
 	}
 	if sc.hasBefore {
-		if _, _, err := run(sc.before, "before"); err != nil {
+		if _, _, err := run(sc.beforeEnt, sc.before, "before"); err != nil {
 			t.Fatalf("before.sql: %v", err)
 		}
 	}
-	res, out, err := run(sc.after, "after")
+	res, out, err := run(sc.ent, sc.after, "after")
 	if sc.wantErr != "" {
 		if err == nil || !strings.Contains(err.Error(), sc.wantErr) {
 			t.Fatalf("err = %v; want one containing %q", err, sc.wantErr)
@@ -196,8 +246,12 @@ func (sc *fileScenario) run(t *testing.T) {
 		t.Fatalf("migration (-want +got):\n%s\noutput: %s", d, out)
 	}
 	if got[0] == "" {
+		if strings.TrimSpace(out) != diff.SyncedMessage {
+			t.Fatalf("no file written, and the output is %q; want the synced message", out)
+		}
 		return
 	}
+	checkAtlasReads(t, dir, got, res, out)
 
 	// It applies.
 	migratedURL := cluster.Empty(t)
@@ -210,7 +264,7 @@ func (sc *fileScenario) run(t *testing.T) {
 		t.Fatalf("apply: %v", err)
 	}
 	// The next diff is empty.
-	if res, out, err := run(sc.after, "again"); err != nil || res.File != "" {
+	if res, out, err := run(sc.ent, sc.after, "again"); err != nil || res.File != "" {
 		t.Fatalf("second diff: %v\n%s", err, out)
 	}
 	// The migrated catalog is the desired one.
@@ -223,7 +277,16 @@ func (sc *fileScenario) run(t *testing.T) {
 	if _, err := want.ExecContext(ctx, "SET search_path = "+catalog.QuoteIdent(sc.schemas[0])); err != nil {
 		t.Fatal(err)
 	}
-	if err := diff.ExecSQL(ctx, want, "after.sql", sc.after); err != nil {
+	if sc.ent == "" {
+		err = diff.ExecSQL(ctx, want, "after.sql", sc.after)
+	} else {
+		var tables []*entschema.Table
+		if tables, err = cachedLoadEnt(ctx, entDir(sc.ent)); err != nil {
+			t.Fatal(err)
+		}
+		err = diff.Build(ctx, want, tables, sc.after)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Schemas after.sql creates are managed as well: compare them too.
@@ -232,6 +295,44 @@ func (sc *fileScenario) run(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareCatalogs(t, append(sc.schemas, created...), want, openDB(t, migratedURL))
+}
+
+// checkAtlasReads checks that the Atlas library accepts the written
+// files as this tool meant them: its checksum validation passes, its
+// statement splitter finds exactly the planned statements, in order
+// (besides each file's lock_timeout), and the output counts each file's
+// changes in good English.
+func checkAtlasReads(t *testing.T, dir amigrate.Dir, texts []string, res *diff.Result, out string) {
+	t.Helper()
+	if err := amigrate.Validate(dir); err != nil {
+		t.Fatalf("atlas.sum rejected by the Atlas library: %v", err)
+	}
+	var split, planned []string
+	for i, text := range texts {
+		stmts, err := amigrate.Stmts(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range stmts {
+			// The file's own setting under an online diff block, not a
+			// planned change.
+			if strings.HasPrefix(s.Text, "SET lock_timeout = ") {
+				continue
+			}
+			split = append(split, s.Text)
+			n++
+		}
+		if want := fmt.Sprintf("Wrote %s (%d change%s)\n", res.Files[i], n, map[bool]string{true: "s"}[n != 1]); !strings.Contains(out, want) {
+			t.Errorf("output %q lacks %q", out, want)
+		}
+	}
+	for _, c := range res.Changes {
+		planned = append(planned, c.Cmd+";")
+	}
+	if d := cmp.Diff(planned, split); d != "" {
+		t.Fatalf("the Atlas splitter reads other statements than planned (-planned +split):\n%s", d)
+	}
 }
 
 // wantN reports whether a section holds a later file of a migration

@@ -42,9 +42,16 @@ func Connect(ctx context.Context, rawURL string) (*Server, error) {
 		return nil, errors.New("pgtemp: connect: not a postgres:// URL")
 	}
 	s := &Server{admin: rawURL, dbs: newDatabases()}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second) // as ping's
 	defer cancel()
-	if err := ping(ctx, rawURL); err != nil {
+	// Through the pool: the session that answers is the one the first
+	// CREATE DATABASE then uses.
+	db, err := s.admins()
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		s.closePool()
 		return nil, fmt.Errorf("pgtemp: connect: %w", err)
 	}
 	return s, nil
@@ -94,7 +101,11 @@ func (s *Server) create(ctx context.Context, name, template string) (string, err
 	if template != "" {
 		q += " TEMPLATE " + pq.QuoteIdentifier(template)
 	}
-	if err := s.exec(ctx, q); err != nil {
+	db, err := s.admins()
+	if err != nil {
+		return "", fmt.Errorf("pgtemp: create database %s: %w", name, err)
+	}
+	if err := s.exec(ctx, db, q+s.strategy(ctx, db)); err != nil {
 		return "", fmt.Errorf("pgtemp: create database %s: %w", name, err)
 	}
 	s.dbs.mu.Lock()
@@ -106,7 +117,11 @@ func (s *Server) create(ctx context.Context, name, template string) (string, err
 // DropDatabase drops the named database, ending its sessions; a database
 // that is not there is no error.
 func (s *Server) DropDatabase(ctx context.Context, name string) error {
-	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+	db, err := s.admins()
+	if err == nil {
+		err = s.exec(ctx, db, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+	}
+	if err != nil {
 		return fmt.Errorf("pgtemp: drop database %s: %w", name, err)
 	}
 	s.dbs.mu.Lock()
@@ -132,13 +147,61 @@ func (s *Server) dropAll() error {
 	return errors.Join(errs...)
 }
 
-// exec runs one maintenance statement from the server's own database.
-func (s *Server) exec(ctx context.Context, q string) error {
-	db, err := sql.Open("postgres", s.admin)
-	if err != nil {
-		return err
+// admins returns the pool of connections to the server's own database.
+func (s *Server) admins() (*sql.DB, error) {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	if s.pool == nil {
+		db, err := sql.Open("postgres", s.admin)
+		if err != nil {
+			return nil, err
+		}
+		// Kept for the next statement; tests create databases a few
+		// at a time.
+		db.SetMaxIdleConns(4)
+		s.pool = db
 	}
-	defer db.Close()
+	return s.pool, nil
+}
+
+// closePool closes the maintenance connections; the next statement opens
+// new ones.
+func (s *Server) closePool() {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	if s.pool != nil {
+		s.pool.Close()
+		s.pool = nil
+	}
+}
+
+// strategy returns how CREATE DATABASE copies its template on this
+// server. PostgreSQL 15's default, WAL_LOG, writes every page of the
+// template to the WAL, which is most of the statement's cost for a small
+// template; FILE_COPY copies the files and checkpoints instead, which is
+// cheap on a server that does not fsync (a throwaway one) and a burden
+// on any other, which keeps the default.
+func (s *Server) strategy(ctx context.Context, db *sql.DB) string {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	if !s.copyKnown {
+		var fileCopy bool
+		err := db.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int >= 150000
+			AND current_setting('fsync') = 'off'`).Scan(&fileCopy)
+		if err != nil {
+			return "" // asked again next time
+		}
+		s.copyKnown = true
+		if fileCopy {
+			s.copyMode = " STRATEGY FILE_COPY"
+		}
+	}
+	return s.copyMode
+}
+
+// exec runs one maintenance statement from the server's own database.
+func (s *Server) exec(ctx context.Context, db *sql.DB, q string) error {
+	var err error
 	// CREATE DATABASE … TEMPLATE fails while another session briefly
 	// touches the template (its connections still closing, say); retry.
 	for attempt := 0; ; attempt++ {

@@ -55,6 +55,14 @@ type Server struct {
 
 	dbs databases
 
+	// One pool of maintenance connections for every CREATE and DROP
+	// DATABASE: a connection per statement cost a backend start each,
+	// about as much as the statement itself.
+	poolMu    sync.Mutex
+	pool      *sql.DB
+	copyMode  string // " STRATEGY FILE_COPY" or ""
+	copyKnown bool   // copyMode has been decided
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -257,6 +265,7 @@ func (s *Server) Restart(ctx context.Context, pause time.Duration) error {
 	if err := s.shutdown(); err != nil {
 		return err
 	}
+	s.closePool() // its sessions died with the server
 	select {
 	case <-time.After(pause):
 	case <-ctx.Done():
@@ -274,9 +283,11 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		if s.halt == nil {
 			s.stopErr = s.dropAll()
+			s.closePool()
 			return
 		}
 		// Stopping a started server removes its databases with it.
+		s.closePool()
 		s.stopErr = s.halt()
 	})
 	return s.stopErr

@@ -206,3 +206,37 @@ func start(t *testing.T) *pgtemp.Server {
 	t.Cleanup(func() { s.Stop() })
 	return s
 }
+
+// TestMaintenanceSessionsAreReused: creating and dropping databases on a
+// server goes through one pool of sessions, not a new backend each (a
+// backend start cost about as much as the statement).
+func TestMaintenanceSessionsAreReused(t *testing.T) {
+	ctx := context.Background()
+	s := start(t)
+	exec(t, s.URL("postgres"), "CREATE DATABASE maint")
+	given, err := pgtemp.Connect(ctx, s.URL("maint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		name := given.NewName()
+		if _, err := given.CreateDatabase(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if err := given.DropDatabase(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := given.CreateDatabase(ctx, given.NewName()); err != nil {
+		t.Fatal(err)
+	}
+	// Stop drops what is left and closes the sessions, whose statistics
+	// are written as they end.
+	if err := given.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n := queryInt(t, s.URL("postgres"), "SELECT sessions FROM pg_stat_database WHERE datname = 'maint'")
+	if n > 2 {
+		t.Fatalf("11 maintenance statements opened %d sessions; want them to share one or two", n)
+	}
+}
