@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/dburl"
 	"tasks/internal/envconf"
@@ -376,8 +377,8 @@ func ms(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds
 // message: its code, 08P01, is any protocol violation. Only a hint in
 // the log depends on it.
 func poolerRefusedSettings(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "08P01" && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
+	pqErr := pq.As(err, pqerror.ProtocolViolation)
+	return pqErr != nil && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
 }
 
 // checkServerTimeouts reads the statement_timeout and lock_timeout a

@@ -28,6 +28,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/atlasconf"
 	"tasks/internal/catalog"
@@ -135,7 +136,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		// apply runs it, and compare it with the desired one.
 		err := c.verify(ctx, dev, des, schemas, def, changes, format)
 		var pqErr *pq.Error
-		if errors.As(err, &pqErr) && pqErr.Code == "55P04" {
+		if errors.As(err, &pqErr) && pqErr.Code == pqerror.UnsafeNewEnumValueUsage {
 			// An enum value added and used in one file cannot share a
 			// transaction (PostgreSQL: unsafe use of new value): the
 			// file runs statement by statement instead.

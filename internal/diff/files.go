@@ -11,6 +11,7 @@ import (
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	dplan "tasks/internal/plan"
 )
@@ -170,7 +171,7 @@ func execFiles(ctx context.Context, db *sql.DB, files []amigrate.File) error {
 // state.
 func stmtError(err error, stmt string) error {
 	hint := ""
-	if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == "42804" {
+	if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == pqerror.DatatypeMismatch {
 		// datatype_mismatch: a type change with no implicit cast,
 		// which only the user can say how to convert.
 		hint = "\n  PostgreSQL has no implicit conversion for this type change: write it by hand" +
