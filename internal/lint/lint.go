@@ -159,7 +159,9 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			case reports == 0:
-				if !strings.HasPrefix(err.Error(), "lint: ") {
+				// The project's analyzers name this package in their
+				// errors; Atlas's do not.
+				if _, own := az.(ownAnalyzer); !own {
 					err = fmt.Errorf("lint: %s: %w", f.Name(), err)
 				}
 				return nil, err
