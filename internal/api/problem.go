@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/store"
 )
@@ -227,11 +228,10 @@ func outcomeUnknown(err error) bool {
 	return true
 }
 
-// IsInsufficientPrivilege reports whether err is PostgreSQL's 42501: the
-// role lacks a grant.
+// IsInsufficientPrivilege reports whether err is PostgreSQL's
+// insufficient_privilege: the role lacks a grant.
 func IsInsufficientPrivilege(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "42501"
+	return pq.As(err, pqerror.InsufficientPrivilege) != nil
 }
 
 // classify sorts an error from the database or its driver. The one list
@@ -244,37 +244,36 @@ func classify(err error) dbClass {
 		netErr net.Error
 	)
 	if errors.As(err, &pqErr) && pqErr.Code != "" {
-		code := string(pqErr.Code)
-		switch {
-		case code == "42501": // insufficient_privilege
+		switch code := pqErr.Code; {
+		case code == pqerror.InsufficientPrivilege:
 			return dbPrivilege
-		case code == "2200H": // sequence_generator_limit_exceeded: not a value the client sent
+		case code == pqerror.SequenceGeneratorLimitExceeded: // not a value the client sent
 			return dbExhausted
-		case code == "23514" && pqErr.Constraint == "tasks_timestamps_check":
+		case code == pqerror.CheckViolation && pqErr.Constraint == "tasks_timestamps_check":
 			return dbTimestampLimit
 		}
 		switch pqErr.Code.Class() {
-		case "08", // connection exception
-			"28", // invalid authorization: the role cannot log in
-			"53", // insufficient resources: too many connections, disk full, out of memory
-			"57", // operator intervention: query canceled (statement or lock timeout), admin shutdown, cannot connect now
-			"58", // system error: I/O error
-			"40": // transaction rollback: serialization failure, deadlock
+		case pqerror.ClassConnectionException,
+			pqerror.ClassInvalidAuthorizationSpecification, // the role cannot log in
+			pqerror.ClassInsufficientResources,             // too many connections, disk full, out of memory
+			pqerror.ClassOperatorIntervention,              // query canceled (statement or lock timeout), admin shutdown, cannot connect now
+			pqerror.ClassSystemError,                       // I/O error
+			pqerror.ClassTransactionRollback:               // serialization failure, deadlock
 			return dbUnavailable
-		case "22":
+		case pqerror.ClassDataException:
 			return dbRejectedInput
-		case "23":
+		case pqerror.ClassIntegrityConstraintViolation:
 			return dbConflict
 		}
-		switch code {
-		case "3D000", // the database does not exist (yet)
-			"3F000", // the schema does not exist (yet): a migration is missing
-			"42P01", // a table does not exist: the same, before migrate apply
-			"55P03", // lock not available: lock_timeout
-			"55006", // object in use
-			"55000", // object not in prerequisite state (e.g. a sequence mid-rewrite)
-			"25006", // read-only transaction: a standby or a read-only database
-			"25P03": // idle-in-transaction timeout
+		switch pqErr.Code {
+		case pqerror.InvalidCatalogName, // the database does not exist (yet)
+			pqerror.InvalidSchemaName, // the schema does not exist (yet): a migration is missing
+			pqerror.UndefinedTable,    // a table does not exist: the same, before migrate apply
+			pqerror.LockNotAvailable,  // lock_timeout
+			pqerror.ObjectInUse,
+			pqerror.ObjectNotInPrerequisiteState, // e.g. a sequence mid-rewrite
+			pqerror.ReadOnlySQLTransaction,       // a standby or a read-only database
+			pqerror.IdleInTransactionSessionTimeout:
 			return dbUnavailable
 		}
 		return dbBug

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/dburl"
 	"tasks/internal/envconf"
@@ -64,173 +65,229 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fs := flag.NewFlagSet("api", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", env(getenv, "ADDR", DefaultAddr), "listen address ($ADDR)")
-	dbURL := fs.String("database-url", env(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL or key=value string ($DATABASE_URL)")
-	maxConnsDef, err := envconf.Int(getenv, "DB_MAX_CONNS", 32, 1)
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("api: %w", err)
-	}
-	maxConns := fs.Int("max-conns", maxConnsDef, "database connection pool size ($DB_MAX_CONNS)")
-	statements := fs.String("db-statements", env(getenv, "DB_STATEMENTS", "prepared"),
-		"prepared: statements prepared by name per connection; unnamed: for a transaction pooler, no session state ($DB_STATEMENTS)")
-	logLevel := fs.String("log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error ($LOG_LEVEL)")
-	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
-	pprofAddr := fs.String("pprof-addr", env(getenv, "PPROF_ADDR", ""), "serve net/http/pprof on this separate address; off when empty ($PPROF_ADDR)")
-	metricsOn := fs.String("metrics", env(getenv, "METRICS", "on"), "on: count and time requests, serve /metrics; off: neither ($METRICS)")
-	metricsAddr := fs.String("metrics-addr", env(getenv, "METRICS_ADDR", ""), "serve /metrics on this separate address instead of the API's ($METRICS_ADDR)")
-	// Debug by default, so that at LOG_LEVEL=info no line is built: it is
-	// the costliest part of observing a request (a CPU profile of get
-	// under make bench put slog at about 3% of the API's CPU, the
-	// metrics' code under 1%).
-	accessLevel := fs.String("access-log-level", env(getenv, "ACCESS_LOG_LEVEL", "debug"), "level of the one log line per request: debug, info, warn, error or off ($ACCESS_LOG_LEVEL)")
-	var (
-		httpConns   = fs.Int("http-max-conns", 0, "most open client connections; 0: 4096 or what the file descriptor limit allows ($HTTP_MAX_CONNS)")
-		headerBytes = fs.Int("max-header-bytes", DefaultMaxHeaderBytes, "largest request header section, in bytes ($MAX_HEADER_BYTES)")
-		reqTimeout  = fs.Duration("request-timeout", 5*time.Second, "time limit of a request's database work ($REQUEST_TIMEOUT)")
-		bodyTimeout = fs.Duration("body-timeout", DefaultBodyTimeout, "time limit for a request's body to arrive after its headers ($BODY_TIMEOUT)")
-		delay       = fs.Duration("shutdown-delay", DefaultShutdownDelay, "lame-duck period after SIGTERM: not ready, Connection: close ($SHUTDOWN_DELAY)")
-		retention   = fs.Duration("idempotency-retention", store.DefaultKeyRetention, "how long an Idempotency-Key is remembered ($IDEMPOTENCY_RETENTION)")
-	)
-	// Environment first, so flags given on the command line win.
-	for name, key := range map[string]string{
-		"http-max-conns": "HTTP_MAX_CONNS", "max-header-bytes": "MAX_HEADER_BYTES", "request-timeout": "REQUEST_TIMEOUT",
-		"shutdown-delay": "SHUTDOWN_DELAY", "idempotency-retention": "IDEMPOTENCY_RETENTION", "body-timeout": "BODY_TIMEOUT",
-	} {
-		if err := envconf.SetFlag(fs, getenv, key, name); err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("api: bad log level %q", *logLevel)
-	}
-	var access slog.Leveler
-	if *accessLevel != "off" {
-		var l slog.Level
-		if err := l.UnmarshalText([]byte(*accessLevel)); err != nil {
-			return fmt.Errorf("api: bad access log level %q (debug, info, warn, error or off)", *accessLevel)
-		}
-		access = l
-	}
-	var mode store.Statements
-	switch *statements {
-	case "prepared":
-		mode = store.Prepared
-	case "unnamed":
-		mode = store.Unnamed
-	default:
-		return fmt.Errorf("api: DB_STATEMENTS must be prepared or unnamed (unnamed behind a transaction pooler such as PgBouncer), got %q", *statements)
-	}
-	switch *metricsOn {
-	case "on", "off":
-	default:
-		return fmt.Errorf("api: METRICS must be on or off, got %q", *metricsOn)
-	}
-	if *metricsOn == "off" && *metricsAddr != "" {
-		return errors.New("api: METRICS_ADDR is set but METRICS is off")
-	}
-	switch {
-	case *httpConns < 0, *headerBytes <= 0, *reqTimeout <= 0, *delay < 0, *retention <= 0, *bodyTimeout <= 0:
-		return errors.New("api: -http-max-conns, -shutdown-delay must be ≥ 0; -max-header-bytes, -request-timeout, -idempotency-retention, -body-timeout > 0")
 	}
 	out := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
 	defer out.Close()
-	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
-	if *httpConns == 0 {
-		*httpConns = defaultHTTPConns(*maxConns)
-	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: cfg.level}))
 
-	dsn, err := dataSource(dburl.LocalSSLDefault(*dbURL, getenv), *reqTimeout, mode)
+	db, err := openDB(cfg, getenv)
 	if err != nil {
 		return err
 	}
-	connector, err := pq.NewConnector(dsn)
-	if err != nil {
-		// lib/pq's message may quote the string, password included.
-		return fmt.Errorf("api: DATABASE_URL %s is not a valid connection string", dburl.Redact(*dbURL))
-	}
-	db := sql.OpenDB(store.Connector(connector))
 	defer db.Close()
-	db.SetConnMaxIdleTime(5 * time.Minute)
-
 	head, err := migrations.Head()
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(*dbURL), Log: log}
+	ready := &Readiness{DB: db, Head: head, Schema: revtable.BoundSchema(cfg.dbURL), Log: log}
 	if err := ready.Check(ctx); err != nil {
-		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", dburl.Explain(err), "database", dburl.Redact(*dbURL))
-		if mode == store.Prepared && poolerRefusedSettings(err) {
+		log.Error("not ready yet; serving anyway and checking again on /readyz", "err", dburl.Explain(err), "database", dburl.Redact(cfg.dbURL))
+		if cfg.mode == store.Prepared && poolerRefusedSettings(err) {
 			log.Error("a connection pooler refused the session settings sent at connect: behind a transaction pooler, set DB_STATEMENTS=unnamed and the timeouts on the role")
 		}
-	} else if mode == store.Unnamed {
-		checkServerTimeouts(ctx, log, db, *reqTimeout)
+	} else if cfg.mode == store.Unnamed {
+		checkServerTimeouts(ctx, log, db, cfg.reqTimeout)
 	}
 
 	var metrics *Metrics
-	if *metricsOn == "on" {
+	if cfg.metrics {
 		metrics = NewMetrics(db)
 	}
-	tasks := store.New(db, store.WithKeyRetention(*retention), store.WithLimits(*maxConns, *reqTimeout), store.WithStatements(mode))
+	tasks := store.New(db, store.WithKeyRetention(cfg.retention), store.WithLimits(cfg.maxConns, cfg.reqTimeout), store.WithStatements(cfg.mode))
 	var draining atomic.Bool
-	ln, err := listen(*addr)
+	ln, err := listen(cfg.addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	limited := newConnLimit(ln, *httpConns, *bodyTimeout)
+	limited := newConnLimit(ln, cfg.httpConns, cfg.bodyTimeout)
 	srv := &http.Server{
 		Handler: NewServer(Config{
 			Log: log, Tasks: tasks, Ready: ready.Check,
 			Draining: draining.Load, Denied: ready.Denied,
-			Metrics: metrics, PublicMetrics: *metricsAddr == "", AccessLog: access,
+			Metrics: metrics, PublicMetrics: cfg.metricsAddr == "", AccessLog: cfg.access,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      max(15*time.Second, *reqTimeout+5*time.Second),
+		WriteTimeout:      max(15*time.Second, cfg.reqTimeout+5*time.Second),
 		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    *headerBytes,
+		MaxHeaderBytes:    cfg.headerBytes,
 		ConnState:         limited.track,
 		ConnContext:       limited.connContext,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if *pprofAddr != "" {
-		stopProfiling, err := serveAdmin("profiling", *pprofAddr, profiling(), log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stopProfiling()
+	stopAdmin, err := serveAdmins(cfg, metrics, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	if *metricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.Handler())
-		stopMetrics, err := serveAdmin("metrics", *metricsAddr, mux, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stopMetrics()
-	}
+	defer stopAdmin()
 	// Last, so that whoever waits for this line finds the admin addresses
 	// logged before it.
-	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", *httpConns, "db_statements", *statements)
+	log.Info("listening", "addr", ln.Addr().String(), "schema_head", head, "max_conns", cfg.httpConns, "db_statements", cfg.statements)
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		expireKeys(sweepCtx, log, tasks, min(*retention/2, time.Minute))
+		expireKeys(sweepCtx, log, tasks, min(cfg.retention/2, time.Minute))
 	}()
 	defer func() { stopSweep(); <-swept }()
+	return serveUntilDone(ctx, cfg, log, srv, limited, &draining)
+}
 
+// config is the api binary's configuration, read and checked.
+type config struct {
+	addr, dbURL, pprofAddr, metricsAddr string
+	statements                          string // as given, for the log
+	mode                                store.Statements
+	maxConns, httpConns, headerBytes    int
+	reqTimeout, bodyTimeout             time.Duration
+	delay, shutdown, retention          time.Duration
+	level                               slog.Level
+	access                              slog.Leveler // nil: no access log
+	metrics                             bool
+}
+
+// envVars are the variables that set the api's flags: every one is read
+// through envconf, and a flag on the command line wins.
+var envVars = []envconf.Var{
+	{Flag: "addr", Env: "ADDR"}, {Flag: "database-url", Env: "DATABASE_URL"},
+	{Flag: "max-conns", Env: "DB_MAX_CONNS"}, {Flag: "db-statements", Env: "DB_STATEMENTS"},
+	{Flag: "log-level", Env: "LOG_LEVEL"}, {Flag: "access-log-level", Env: "ACCESS_LOG_LEVEL"},
+	{Flag: "pprof-addr", Env: "PPROF_ADDR"}, {Flag: "metrics", Env: "METRICS"}, {Flag: "metrics-addr", Env: "METRICS_ADDR"},
+	{Flag: "http-max-conns", Env: "HTTP_MAX_CONNS"}, {Flag: "max-header-bytes", Env: "MAX_HEADER_BYTES"},
+	{Flag: "request-timeout", Env: "REQUEST_TIMEOUT"}, {Flag: "body-timeout", Env: "BODY_TIMEOUT"},
+	{Flag: "shutdown-delay", Env: "SHUTDOWN_DELAY"}, {Flag: "idempotency-retention", Env: "IDEMPOTENCY_RETENTION"},
+}
+
+// parseConfig reads the flags, each set first from its variable, and
+// checks what their types do not.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", DefaultAddr, "listen address ($ADDR)")
+	dbURL := fs.String("database-url", DefaultDatabaseURL, "PostgreSQL URL or key=value string ($DATABASE_URL)")
+	maxConns := envconf.Int(fs, "max-conns", 32, 1, "database connection pool size ($DB_MAX_CONNS)")
+	statements := fs.String("db-statements", "prepared",
+		"prepared: statements prepared by name per connection; unnamed: for a transaction pooler, no session state ($DB_STATEMENTS)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error ($LOG_LEVEL)")
+	shutdown := envconf.Duration(fs, "shutdown-timeout", 15*time.Second, true, "how long in-flight requests may take to finish on shutdown")
+	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this separate address; off when empty ($PPROF_ADDR)")
+	metricsOn := fs.String("metrics", "on", "on: count and time requests, serve /metrics; off: neither ($METRICS)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this separate address instead of the API's ($METRICS_ADDR)")
+	// Debug by default, so that at LOG_LEVEL=info no line is built: it is
+	// the costliest part of observing a request (a CPU profile of get
+	// under make bench put slog at about 3% of the API's CPU, the
+	// metrics' code under 1%).
+	accessLevel := fs.String("access-log-level", "debug", "level of the one log line per request: debug, info, warn, error or off ($ACCESS_LOG_LEVEL)")
+	var (
+		httpConns   = envconf.Int(fs, "http-max-conns", 0, 0, "most open client connections; 0: 4096 or what the file descriptor limit allows ($HTTP_MAX_CONNS)")
+		headerBytes = envconf.Int(fs, "max-header-bytes", DefaultMaxHeaderBytes, 1, "largest request header section, in bytes ($MAX_HEADER_BYTES)")
+		reqTimeout  = envconf.Duration(fs, "request-timeout", 5*time.Second, false, "time limit of a request's database work ($REQUEST_TIMEOUT)")
+		bodyTimeout = envconf.Duration(fs, "body-timeout", DefaultBodyTimeout, false, "time limit for a request's body to arrive after its headers ($BODY_TIMEOUT)")
+		delay       = envconf.Duration(fs, "shutdown-delay", DefaultShutdownDelay, true, "lame-duck period after SIGTERM: not ready, Connection: close ($SHUTDOWN_DELAY)")
+		retention   = envconf.Duration(fs, "idempotency-retention", store.DefaultKeyRetention, false, "how long an Idempotency-Key is remembered ($IDEMPOTENCY_RETENTION)")
+	)
+	if err := envconf.Bind(fs, getenv, envVars); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg := &config{
+		addr: *addr, dbURL: *dbURL, pprofAddr: *pprofAddr, metricsAddr: *metricsAddr, statements: *statements,
+		maxConns: *maxConns, httpConns: *httpConns, headerBytes: *headerBytes,
+		reqTimeout: *reqTimeout, bodyTimeout: *bodyTimeout, delay: *delay, shutdown: *shutdown, retention: *retention,
+		metrics: *metricsOn == "on",
+	}
+	if err := cfg.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return nil, fmt.Errorf("api: LOG_LEVEL must be debug, info, warn or error, got %q", *logLevel)
+	}
+	if *accessLevel != "off" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(*accessLevel)); err != nil {
+			return nil, fmt.Errorf("api: ACCESS_LOG_LEVEL must be debug, info, warn, error or off, got %q", *accessLevel)
+		}
+		cfg.access = l
+	}
+	switch *statements {
+	case "prepared":
+		cfg.mode = store.Prepared
+	case "unnamed":
+		cfg.mode = store.Unnamed
+	default:
+		return nil, fmt.Errorf("api: DB_STATEMENTS must be prepared or unnamed (unnamed behind a transaction pooler such as PgBouncer), got %q", *statements)
+	}
+	switch *metricsOn {
+	case "on", "off":
+	default:
+		return nil, fmt.Errorf("api: METRICS must be on or off, got %q", *metricsOn)
+	}
+	if !cfg.metrics && cfg.metricsAddr != "" {
+		return nil, errors.New("api: METRICS_ADDR is set but METRICS is off: unset one of them")
+	}
+	if cfg.httpConns == 0 {
+		cfg.httpConns = defaultHTTPConns(cfg.maxConns)
+	}
+	return cfg, nil
+}
+
+// openDB opens the pool on the configured database, with the settings
+// dataSource adds; nothing is dialled yet.
+func openDB(cfg *config, getenv func(string) string) (*sql.DB, error) {
+	dsn, err := dataSource(dburl.LocalSSLDefault(cfg.dbURL, getenv), cfg.reqTimeout, cfg.mode)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := pq.NewConnector(dsn)
+	if err != nil {
+		// lib/pq's message may quote the string, password included.
+		return nil, fmt.Errorf("api: DATABASE_URL %s is not a valid connection string", dburl.Redact(cfg.dbURL))
+	}
+	db := sql.OpenDB(store.Connector(connector))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// serveAdmins starts the profiling and metrics addresses that are
+// configured; stop closes them.
+func serveAdmins(cfg *config, metrics *Metrics, log *slog.Logger) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	if cfg.pprofAddr != "" {
+		s, err := serveAdmin("profiling", cfg.pprofAddr, profiling(), log)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, s)
+	}
+	if cfg.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		s, err := serveAdmin("metrics", cfg.metricsAddr, mux, log)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		stops = append(stops, s)
+	}
+	return stop, nil
+}
+
+// serveUntilDone serves until ctx is cancelled, then drains: for the
+// lame-duck period the server keeps serving while reporting not ready,
+// then it stops accepting and lets in-flight requests finish.
+func serveUntilDone(ctx context.Context, cfg *config, log *slog.Logger, srv *http.Server, limited *connLimit, draining *atomic.Bool) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(limited) }()
 	select {
@@ -239,17 +296,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case <-ctx.Done():
 	}
 	draining.Store(true)
-	log.Info("draining: not ready, closing connections after each response", "for", *delay)
+	log.Info("draining: not ready, closing connections after each response", "for", cfg.delay)
 	select {
 	case err := <-served:
 		return fmt.Errorf("api: serve: %w", err)
-	case <-time.After(*delay):
+	case <-time.After(cfg.delay):
 	}
 	if err := limited.quiesce(time.Second); err != nil {
 		log.Warn("closing the listener may reset queued connections", "err", err)
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdown)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
@@ -376,8 +433,8 @@ func ms(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds
 // message: its code, 08P01, is any protocol violation. Only a hint in
 // the log depends on it.
 func poolerRefusedSettings(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "08P01" && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
+	pqErr := pq.As(err, pqerror.ProtocolViolation)
+	return pqErr != nil && strings.HasPrefix(pqErr.Message, "unsupported startup parameter")
 }
 
 // checkServerTimeouts reads the statement_timeout and lock_timeout a
@@ -409,11 +466,4 @@ func checkServerTimeouts(ctx context.Context, log *slog.Logger, db *sql.DB, requ
 		"statement_timeout_ms", st, "lock_timeout_ms", lt, "request_timeout", requestTimeout,
 		"fix", fmt.Sprintf("ALTER ROLE %s SET statement_timeout = '%sms'; ALTER ROLE %s SET lock_timeout = '%sms'",
 			pq.QuoteIdentifier(user), ms(wantST), pq.QuoteIdentifier(user), ms(wantLT)))
-}
-
-func env(getenv func(string) string, key, def string) string {
-	if v := strings.TrimSpace(getenv(key)); v != "" {
-		return v
-	}
-	return def
 }

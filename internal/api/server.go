@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/revtable"
 )
@@ -186,7 +187,7 @@ func (e *NotReady) Unwrap() error { return e.Err }
 // dbNotReady is a NotReady for a failed database call.
 func dbNotReady(err error) *NotReady {
 	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "42501" {
+	if errors.As(err, &pqErr) && pqErr.Code == pqerror.InsufficientPrivilege {
 		return &NotReady{Reason: ReasonInsufficientPrivilege, Err: err}
 	}
 	if errors.As(err, &pqErr) && pqErr.Code != "" {

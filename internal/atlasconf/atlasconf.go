@@ -12,6 +12,7 @@ package atlasconf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -215,8 +216,8 @@ func (f *File) Env(name string) (*Env, error) {
 	state := schemahcl.New(f.options(name, base, composites)...)
 	var spec projectSpec
 	if err := state.Eval(p, &spec, f.vars); err != nil {
-		if strings.HasPrefix(err.Error(), f.path+":") {
-			return nil, fmt.Errorf("atlasconf: %w", err) // already positioned
+		if positioned(err) {
+			return nil, fmt.Errorf("atlasconf: %w", err)
 		}
 		return nil, fmt.Errorf("atlasconf: %s: %w", f.path, err)
 	}
@@ -466,4 +467,19 @@ func getenvFunc(getenv func(string) string) function.Function {
 			return cty.StringVal(getenv(args[0].AsString())), nil
 		},
 	})
+}
+
+// positioned reports whether err is HCL diagnostics that name the file
+// and line they are about, so that the file is not named twice.
+func positioned(err error) bool {
+	var diags hcl.Diagnostics
+	if !errors.As(err, &diags) || len(diags) == 0 {
+		return false
+	}
+	for _, d := range diags {
+		if d.Subject == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -1,18 +1,10 @@
 package bench
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"time"
-)
 
-// clockTick is the unit of the CPU times in /proc/<pid>/stat: USER_HZ,
-// which Linux fixes at 100 for what it reports to user space.
-const clockTick = 10 * time.Millisecond
+	"github.com/prometheus/procfs"
+)
 
 // procTimes is a process's CPU use from /proc/<pid>/stat: its own user and
 // system time, and that of its children it has waited for.
@@ -22,32 +14,27 @@ type procTimes struct {
 }
 
 func readProc(pid int) (procTimes, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return procTimes{}, err
 	}
-	return parseStat(b)
+	s, err := p.Stat()
+	if err != nil {
+		return procTimes{}, err
+	}
+	return statTimes(s), nil
 }
 
-// parseStat reads fields 4 (ppid) and 14-17 (utime, stime, cutime,
-// cstime) of a stat line. The command name, field 2, is in parentheses
-// and may itself contain spaces and parentheses, so fields are counted
-// from the last ')'.
-func parseStat(b []byte) (procTimes, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procTimes{}, fmt.Errorf("bench: malformed stat line %q", b)
-	}
-	f := bytes.Fields(b[i+1:]) // f[0] is field 3, the state
-	if len(f) < 15 {
-		return procTimes{}, fmt.Errorf("bench: short stat line %q", b)
-	}
-	num := func(k int) int64 { n, _ := strconv.ParseInt(string(f[k-3]), 10, 64); return n }
+// statTimes reads ppid and the CPU times of a stat record, which are in
+// clock ticks: USER_HZ, which Linux fixes at 100 for what it reports to
+// user space.
+func statTimes(s procfs.ProcStat) procTimes {
+	const clockTick = 10 * time.Millisecond
 	return procTimes{
-		ppid: int(num(4)),
-		own:  time.Duration(num(14)+num(15)) * clockTick,
-		kids: time.Duration(num(16)+num(17)) * clockTick,
-	}, nil
+		ppid: s.PPID,
+		own:  time.Duration(s.UTime+s.STime) * clockTick,
+		kids: time.Duration(s.CUTime+s.CSTime) * clockTick,
+	}
 }
 
 // processCPU is the CPU time a process has used so far.
@@ -71,33 +58,29 @@ func serverCPU(postmaster int) time.Duration {
 		return 0
 	}
 	total := pm.own + pm.kids
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || pid == postmaster {
+	procs, _ := procfs.AllProcs()
+	for _, p := range procs {
+		if p.PID == postmaster {
 			continue
 		}
-		t, err := readProc(pid)
-		if err != nil || t.ppid != postmaster {
+		s, err := p.Stat()
+		if err != nil || s.PPID != postmaster {
 			continue
 		}
-		total += t.own
+		total += statTimes(s).own
 	}
 	return total
 }
 
-var hwm = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
-
 // peakRSS is a process's high-water resident set (VmHWM), in bytes.
 func peakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0
 	}
-	m := hwm.FindSubmatch(b)
-	if m == nil {
+	s, err := p.NewStatus()
+	if err != nil {
 		return 0
 	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
+	return int64(s.VmHWM)
 }

@@ -91,6 +91,10 @@ func secret(key string) bool { return strings.Contains(strings.ToLower(key), "pa
 
 type keyValue struct{ key, value string }
 
+// lib/pq's NewConfig parses this form too, but into a Config merged with
+// PG* variables and defaults that cannot be rendered back, which
+// SetDefaults and Redact need: so the form is read here.
+//
 // parseKeywords reads libpq's keyword/value form: key = value pairs
 // separated by white space; a value is either single-quoted, with \' and
 // \\ as escapes, or runs to the next white space.

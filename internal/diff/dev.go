@@ -24,11 +24,12 @@ type devServer struct {
 // openDev starts or connects to the dev server named by devURL:
 // docker://postgres/<major>/<db> runs a container where a Docker engine
 // answers and a throwaway local PostgreSQL otherwise; postgres:// is used
-// as given.
+// as given. Its errors name the dev database, not a command: diff,
+// validate, lint and down put their own name in front.
 func openDev(ctx context.Context, devURL string) (*devServer, error) {
 	u, err := url.Parse(devURL)
 	if err != nil || devURL == "" {
-		return nil, fmt.Errorf("diff: dev database URL %q: use docker://postgres/15/dev or postgres://…", devURL)
+		return nil, fmt.Errorf("dev database URL %q: use docker://postgres/15/dev or postgres://…", devURL)
 	}
 	schema := "public"
 	if sp := u.Query().Get("search_path"); sp != "" {
@@ -38,11 +39,11 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 	switch u.Scheme {
 	case "postgres", "postgresql":
 		if d.srv, err = pgtemp.Connect(ctx, devURL); err != nil {
-			return nil, fmt.Errorf("diff: dev database %s: %w", dburl.Redact(devURL), err)
+			return nil, fmt.Errorf("dev database %s: %w", dburl.Redact(devURL), err)
 		}
 	case "docker":
 		if u.Host != "postgres" {
-			return nil, fmt.Errorf("diff: dev database %q: only docker://postgres/<major>/<db> is supported", devURL)
+			return nil, fmt.Errorf("dev database %q: only docker://postgres/<major>/<db> is supported", devURL)
 		}
 		major := strings.Trim(strings.Split(strings.Trim(u.Path, "/"), "/")[0], " ")
 		if major == "" {
@@ -50,15 +51,15 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 		}
 		if pgtemp.DockerAvailable(ctx) {
 			if d.srv, err = pgtemp.StartDocker(ctx, major); err != nil {
-				return nil, fmt.Errorf("diff: %w", err)
+				return nil, err
 			}
 			break
 		}
 		if d.srv, err = pgtemp.Start(ctx); err != nil {
-			return nil, fmt.Errorf("diff: no Docker engine for %s, and no local PostgreSQL either: %w", devURL, err)
+			return nil, fmt.Errorf("no Docker engine for %s, and no local PostgreSQL either: %w", devURL, err)
 		}
 	default:
-		return nil, fmt.Errorf("diff: dev database %q: unsupported scheme %q", devURL, u.Scheme)
+		return nil, fmt.Errorf("dev database %q: unsupported scheme %q", devURL, u.Scheme)
 	}
 	return d, nil
 }
@@ -68,7 +69,7 @@ func openDev(ctx context.Context, devURL string) (*devServer, error) {
 func (d *devServer) scratch(ctx context.Context) (*sql.DB, error) {
 	raw, err := d.srv.CreateDatabase(ctx, d.srv.NewName())
 	if err != nil {
-		return nil, fmt.Errorf("diff: dev database: %w", err)
+		return nil, fmt.Errorf("dev database: %w", err)
 	}
 	u, _ := url.Parse(raw)
 	q := u.Query()
@@ -84,7 +85,7 @@ func (d *devServer) scratch(ctx context.Context) (*sql.DB, error) {
 	if d.schema != "public" {
 		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pq.QuoteIdentifier(d.schema)); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("diff: dev schema: %w", err)
+			return nil, fmt.Errorf("dev schema: %w", err)
 		}
 	}
 	return db, nil

@@ -3,10 +3,13 @@
 // transaction, see files.go): the desired state
 // (an Ent schema and SQL files such as schema.sql, in atlas.hcl's order)
 // minus the state the migration directory builds, both materialized on
-// scratch databases of a dev server and inspected the same way. Tables,
-// columns, indexes and constraints are diffed by the Atlas library;
-// functions, procedures and triggers by this package from the PostgreSQL
-// catalog, which the open-source Atlas build leaves out.
+// scratch databases of a dev server and inspected the same way. Every
+// object kind the catalog holds in the managed schemas is inspected
+// (internal/catalog): tables through the Atlas library, the rest, which
+// the open-source Atlas build leaves out, from the PostgreSQL catalog.
+// internal/plan orders the changes by the catalog's dependencies, and a
+// plan is written only when replaying it reaches the desired state's
+// fingerprint (internal/fingerprint); otherwise each difference is named.
 package diff
 
 import (
@@ -29,6 +32,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"tasks/internal/atlasconf"
 	"tasks/internal/catalog"
@@ -101,14 +105,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	dev, err := openDev(ctx, c.DevURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer dev.close()
 
 	schemas, def := managed(c.Sources, dev.schema)
 	cur, err := dev.scratch(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer cur.Close()
 	if err := Replay(ctx, cur, c.Dir); err != nil {
@@ -116,7 +120,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	des, err := dev.scratch(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer des.Close()
 	if err := c.build(ctx, des, dev.schema); err != nil {
@@ -146,7 +150,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		// apply runs it, and compare it with the desired one.
 		err := c.verify(ctx, dev, des, schemas, def, changes, format)
 		var pqErr *pq.Error
-		if errors.As(err, &pqErr) && pqErr.Code == "55P04" {
+		if errors.As(err, &pqErr) && pqErr.Code == pqerror.UnsafeNewEnumValueUsage {
 			// An enum value added and used in one file cannot share a
 			// transaction (PostgreSQL: unsafe use of new value): the
 			// file runs statement by statement instead.
@@ -325,7 +329,7 @@ func inspectPath(ctx context.Context, def string, dbs ...*sql.DB) error {
 func (c *Config) verify(ctx context.Context, dev *devServer, des *sql.DB, schemas []string, def string, changes []*amigrate.Change, format fileFormat) error {
 	v, err := dev.scratch(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("diff: %w", err)
 	}
 	defer v.Close()
 	if err := Replay(ctx, v, c.Dir); err != nil {

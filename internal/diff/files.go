@@ -11,6 +11,7 @@ import (
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	dplan "tasks/internal/plan"
 )
@@ -171,7 +172,7 @@ func execFiles(ctx context.Context, db *sql.DB, files []amigrate.File) error {
 func stmtError(err error, stmt string) error {
 	hint := "\n  Write this change by hand in a migration of its own (migrate new <name>, write the SQL, then migrate hash), " +
 		"then run migrate diff again"
-	if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == "42804" {
+	if pqErr := (*pq.Error)(nil); errors.As(err, &pqErr) && pqErr.Code == pqerror.DatatypeMismatch {
 		// datatype_mismatch: a type change with no implicit cast,
 		// which only the user can say how to convert.
 		hint = "\n  PostgreSQL has no implicit conversion for this type change: write it by hand" +

@@ -56,7 +56,7 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	}
 	dev, err := openDev(ctx, c.DevURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer dev.close()
 	schemas, def := managed(nil, dev.schema)
@@ -64,7 +64,7 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	upTo := func(v string) (amigrate.Dir, error) { return dirUpTo(c.Dir, v) }
 	des, err := dev.scratch(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer des.Close()
 	keep, err := upTo(c.To)
@@ -80,7 +80,7 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	// made).
 	v, err := dev.scratch(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("diff: %w", err)
 	}
 	defer v.Close()
 	now, err := upTo(c.From)

@@ -20,7 +20,7 @@ func Validate(ctx context.Context, dir amigrate.Dir, devURL string) error {
 	}
 	db, _, done, err := Scratch(ctx, devURL)
 	if err != nil {
-		return err
+		return fmt.Errorf("validate: %w", err)
 	}
 	defer done()
 	return replayFresh(ctx, db, dir)
@@ -54,7 +54,8 @@ func replayFresh(ctx context.Context, db *sql.DB, dir amigrate.Dir) error {
 	return fmt.Errorf("validate: replay the migration directory: %w", err)
 }
 
-// Scratch starts or connects to the dev server devURL names, as diff does,
+// Scratch starts or connects to the dev server devURL names, as diff does
+// (its errors name the dev database; the caller adds its own name),
 // and creates one empty scratch database on it: a single connection whose
 // search_path is the dev schema, also returned. done closes it, drops the
 // database and stops a server it started.

@@ -3,6 +3,7 @@ package envconf_test
 import (
 	"errors"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -19,31 +20,52 @@ func env(kv ...string) func(string) string {
 }
 
 func TestInt(t *testing.T) {
-	n, err := envconf.Int(env(), "DB_MAX_CONNS", 32, 1)
-	if err != nil || n != 32 {
-		t.Fatalf("unset: %d, %v; want the default 32", n, err)
+	newFlags := func() (*flag.FlagSet, *int) {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		return fs, envconf.Int(fs, "max-conns", 32, 1, "")
 	}
-	n, err = envconf.Int(env("DB_MAX_CONNS", " 8 "), "DB_MAX_CONNS", 32, 1)
-	if err != nil || n != 8 {
-		t.Fatalf("8: %d, %v", n, err)
+	vars := []envconf.Var{{Flag: "max-conns", Env: "DB_MAX_CONNS"}}
+	fs, n := newFlags()
+	if err := envconf.Bind(fs, env(), vars); err != nil || *n != 32 {
+		t.Fatalf("unset: %d, %v; want the default 32", *n, err)
+	}
+	fs, n = newFlags()
+	if err := envconf.Bind(fs, env("DB_MAX_CONNS", " 8 "), vars); err != nil || *n != 8 {
+		t.Fatalf("8: %d, %v", *n, err)
 	}
 	for _, bad := range []string{"abc", "0", "-3", "8.5"} {
-		_, err := envconf.Int(env("DB_MAX_CONNS", bad), "DB_MAX_CONNS", 32, 1)
+		fs, _ := newFlags()
+		err := envconf.Bind(fs, env("DB_MAX_CONNS", bad), vars)
 		var e *envconf.Error
 		if !errors.As(err, &e) || !strings.Contains(err.Error(), "$DB_MAX_CONNS") || !strings.Contains(err.Error(), "whole number, 1 or more") {
 			t.Errorf("%q: err = %v; want one naming $DB_MAX_CONNS and the format", bad, err)
+		}
+		// The command line gets the same words.
+		fs, _ = newFlags()
+		fs.SetOutput(io.Discard)
+		if err := fs.Parse([]string{"-max-conns", bad}); err == nil || !strings.Contains(err.Error(), "whole number, 1 or more") {
+			t.Errorf("-max-conns %s: err = %v; want the format", bad, err)
 		}
 	}
 }
 
 func TestDuration(t *testing.T) {
-	d, err := envconf.Duration(env("REQUEST_TIMEOUT", "1500ms"), "REQUEST_TIMEOUT", time.Second)
-	if err != nil || d != 1500*time.Millisecond {
-		t.Fatalf("1500ms: %v, %v", d, err)
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	d := envconf.Duration(fs, "request-timeout", time.Second, false, "")
+	delay := envconf.Duration(fs, "shutdown-delay", time.Second, true, "")
+	vars := []envconf.Var{{Flag: "request-timeout", Env: "REQUEST_TIMEOUT"}, {Flag: "shutdown-delay", Env: "SHUTDOWN_DELAY"}}
+	if err := envconf.Bind(fs, env("REQUEST_TIMEOUT", "1500ms", "SHUTDOWN_DELAY", "0s"), vars); err != nil || *d != 1500*time.Millisecond || *delay != 0 {
+		t.Fatalf("1500ms, 0s: %v, %v, %v", *d, *delay, err)
 	}
-	_, err = envconf.Duration(env("REQUEST_TIMEOUT", "5"), "REQUEST_TIMEOUT", time.Second)
-	if err == nil || !strings.Contains(err.Error(), `$REQUEST_TIMEOUT="5": want a duration with a unit, such as 5s`) {
-		t.Fatalf("5: err = %v; want the variable and the format", err)
+	for _, tc := range []struct{ name, value, want string }{
+		{"REQUEST_TIMEOUT", "5", `$REQUEST_TIMEOUT="5": want a duration with a unit, such as 5s`},
+		{"REQUEST_TIMEOUT", "0s", `$REQUEST_TIMEOUT="0s": want a duration with a unit, such as 5s, 1500ms or 2m, above 0`},
+		{"SHUTDOWN_DELAY", "-1s", `$SHUTDOWN_DELAY="-1s": want a duration with a unit, such as 5s, 1500ms or 2m, 0 or more`},
+	} {
+		err := envconf.Bind(fs, env(tc.name, tc.value), vars)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: err = %v; want the variable and the format", tc.name, tc.value, err)
+		}
 	}
 }
 

@@ -136,37 +136,11 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 			}
 			continue
 		}
-		var fileDiags []Diagnostic
-		for _, az := range analyzers {
-			var reports, shown int
-			rep := sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
-				reports++
-				for _, d := range r.Diagnostics {
-					if rules.skips(d, az) {
-						continue
-					}
-					shown++
-					fileDiags = append(fileDiags, Diagnostic{File: f.Name(), Line: line(f.Bytes(), d.Pos), Code: d.Code, Text: d.Text})
-				}
-			})
-			err := analyze(ctx, az, &sqlcheck.Pass{File: sf, Dev: dev, Reporter: rep})
-			// An analyzer at error level says so by returning an error
-			// after its report; one whose findings were all silenced by
-			// nolint has nothing left to fail for. An error without a
-			// report is the analyzer failing to run.
-			switch {
-			case err == nil:
-			case ctx.Err() != nil:
-				return nil, ctx.Err()
-			case reports == 0:
-				if !strings.HasPrefix(err.Error(), "lint: ") {
-					err = fmt.Errorf("lint: %s: %w", f.Name(), err)
-				}
-				return nil, err
-			case shown > 0:
-				failed = append(failed, fmt.Sprintf("%s: %v", f.Name(), err))
-			}
+		fileDiags, fileFailed, err := analyzeFile(ctx, sf, analyzers, rules, dev)
+		if err != nil {
+			return nil, err
 		}
+		failed = append(failed, fileFailed...)
 		// In file order; analyzers report in their own.
 		slices.SortStableFunc(fileDiags, func(a, b Diagnostic) int { return a.Line - b.Line })
 		if len(fileDiags) > 0 {
@@ -184,6 +158,46 @@ func Run(ctx context.Context, c Config) ([]Diagnostic, error) {
 		return diags, fmt.Errorf("%w: %s", ErrFindings, strings.Join(failed, "; "))
 	}
 	return diags, nil
+}
+
+// analyzeFile runs every analyzer on one loaded file and returns the
+// findings nolint leaves, and, per analyzer at error level with a finding
+// shown, "<file>: <its error>".
+func analyzeFile(ctx context.Context, sf *sqlcheck.File, analyzers []sqlcheck.Analyzer, rules nolint, dev *sqlclient.Client) (fileDiags []Diagnostic, failed []string, err error) {
+	f := sf.File
+	for _, az := range analyzers {
+		var reports, shown int
+		rep := sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
+			reports++
+			for _, d := range r.Diagnostics {
+				if rules.skips(d, az) {
+					continue
+				}
+				shown++
+				fileDiags = append(fileDiags, Diagnostic{File: f.Name(), Line: line(f.Bytes(), d.Pos), Code: d.Code, Text: d.Text})
+			}
+		})
+		err := analyze(ctx, az, &sqlcheck.Pass{File: sf, Dev: dev, Reporter: rep})
+		// An analyzer at error level says so by returning an error
+		// after its report; one whose findings were all silenced by
+		// nolint has nothing left to fail for. An error without a
+		// report is the analyzer failing to run.
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, nil, ctx.Err()
+		case reports == 0:
+			// The project's analyzers name this package in their
+			// errors; Atlas's do not.
+			if _, own := az.(ownAnalyzer); !own {
+				err = fmt.Errorf("lint: %s: %w", f.Name(), err)
+			}
+			return nil, nil, err
+		case shown > 0:
+			failed = append(failed, fmt.Sprintf("%s: %v", f.Name(), err))
+		}
+	}
+	return fileDiags, failed, nil
 }
 
 // ownAnalyzer is one of the project's analyzers: they read the dev

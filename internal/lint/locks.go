@@ -653,7 +653,7 @@ func setsLockTimeout(toks []token, txNone bool) bool {
 			break
 		}
 		if t.text == "'" {
-			v.WriteString(t.lit)
+			v.WriteString(t.lit())
 		} else {
 			v.WriteString(t.text)
 		}

@@ -5,116 +5,63 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
+	pgquery "github.com/pganalyze/pg_query_go/v6"
+
+	"tasks/internal/sqltext"
 )
 
 // token is one lexical token of a statement: a keyword or identifier
-// (word, lower-cased unless quoted), or a punctuation character.
+// (word, lower-cased unless quoted), a string constant (text "'"), or
+// an operator, punctuation character, number or $n parameter as written.
 type token struct {
 	text   string
 	quoted bool   // a "quoted identifier"
-	lit    string // a string literal's value, when text is "'"
+	raw    string // a string constant as written, when text is "'"
 }
 
 func (t token) is(word string) bool { return !t.quoted && t.text == word }
 
-// tokens splits a statement into words, quoted identifiers and
-// punctuation, skipping whitespace, comments and string literals (which
-// become a single "'" token). It is enough to recognise statement shapes,
-// not to parse PostgreSQL.
+// lit is a string constant's value, escapes decoded; "" when PostgreSQL
+// would not read it as one.
+func (t token) lit() string {
+	v, err := sqltext.Literal(t.raw)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// tokens reads a statement with PostgreSQL's own scanner, so that every
+// literal and comment form the server knows (E'…' escapes, nested /* */,
+// dollar quotes) is delimited exactly as the server does. Comments are
+// dropped. It is enough to recognise statement shapes, not to parse
+// PostgreSQL; a statement the scanner rejects has no tokens.
 func tokens(s string) []token {
-	var out []token
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case strings.HasPrefix(s[i:], "--"):
-			j := strings.IndexByte(s[i:], '\n')
-			if j < 0 {
-				return out
+	scanned, err := sqltext.Scan(s)
+	if err != nil {
+		return nil
+	}
+	out := make([]token, 0, len(scanned))
+	for _, t := range scanned {
+		text := s[t.GetStart():t.GetEnd()]
+		switch t.GetToken() {
+		case pgquery.Token_SQL_COMMENT, pgquery.Token_C_COMMENT:
+			continue
+		case pgquery.Token_SCONST, pgquery.Token_USCONST:
+			out = append(out, token{text: "'", raw: text})
+			continue
+		case pgquery.Token_IDENT, pgquery.Token_UIDENT:
+			if i := strings.IndexByte(text, '"'); i >= 0 && strings.HasSuffix(text, `"`) && len(text) > i+1 {
+				out = append(out, token{text: strings.ReplaceAll(text[i+1:len(text)-1], `""`, `"`), quoted: true})
+				continue
 			}
-			i += j + 1
-		case strings.HasPrefix(s[i:], "/*"):
-			j := strings.Index(s[i+2:], "*/")
-			if j < 0 {
-				return out
-			}
-			i += j + 4
-		case c == '\'':
-			var b strings.Builder
-			j := i + 1
-			for j < len(s) {
-				if s[j] == '\'' {
-					if j+1 < len(s) && s[j+1] == '\'' {
-						b.WriteByte('\'')
-						j += 2
-						continue
-					}
-					break
-				}
-				b.WriteByte(s[j])
-				j++
-			}
-			out = append(out, token{text: "'", lit: b.String()})
-			i = j + 1
-		case c == '"':
-			var b strings.Builder
-			j := i + 1
-			for j < len(s) {
-				if s[j] == '"' {
-					if j+1 < len(s) && s[j+1] == '"' {
-						b.WriteByte('"')
-						j += 2
-						continue
-					}
-					break
-				}
-				b.WriteByte(s[j])
-				j++
-			}
-			out = append(out, token{text: b.String(), quoted: true})
-			i = j + 1
-		case c == '$' && dollarTag(s[i:]) != "":
-			// A dollar-quoted body: $tag$ … $tag$.
-			tag := dollarTag(s[i:])
-			k := strings.Index(s[i+len(tag):], tag)
-			if k < 0 {
-				return out
-			}
-			out = append(out, token{text: "'"})
-			i += len(tag) + k + len(tag)
-		case isWordStart(c):
-			j := i + 1
-			for j < len(s) && (isWordStart(s[j]) || (s[j] >= '0' && s[j] <= '9') || s[j] == '$') {
-				j++
-			}
-			out = append(out, token{text: strings.ToLower(s[i:j])})
-			i = j
-		default:
-			out = append(out, token{text: string(c)})
-			i++
 		}
+		if t.GetKeywordKind() != pgquery.KeywordKind_NO_KEYWORD || t.GetToken() == pgquery.Token_IDENT {
+			text = strings.ToLower(text)
+		}
+		out = append(out, token{text: text})
 	}
 	return out
-}
-
-// dollarTag returns the $tag$ (or $$) s starts with, or "" when the $ is
-// something else, such as a $1 parameter.
-func dollarTag(s string) string {
-	for j := 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '$':
-			return s[:j+1]
-		case isWordStart(c), j > 1 && c >= '0' && c <= '9':
-		default:
-			return ""
-		}
-	}
-	return ""
-}
-
-func isWordStart(c byte) bool {
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
 }
 
 // name reads a possibly schema-qualified name at toks[i] and returns its

@@ -21,6 +21,9 @@ func TestParseRename(t *testing.T) {
 		{`ALTER TABLE t RENAME CONSTRAINT c TO d;`, rename{}, false},
 		{`ALTER TABLE t ADD COLUMN rename int;`, rename{}, false},
 		{`ALTER INDEX i RENAME TO j;`, rename{}, false},
+		// PostgreSQL nests block comments: the first */ does not end this one.
+		{`ALTER TABLE t /* a /* b */ RENAME TO x */ RENAME TO u;`, rename{"t", "", "u"}, true},
+		{`ALTER TABLE t -- RENAME TO x` + "\n" + `RENAME TO u;`, rename{"t", "", "u"}, true},
 	} {
 		got, ok := parseRename(tc.stmt)
 		if ok != tc.ok || got != tc.want {
@@ -34,9 +37,41 @@ func TestTokensSkipLiterals(t *testing.T) {
 	for _, tok := range tokens(`UPDATE t SET a = $1, b = 'x;''y', c = $f$ a = 1 $f$, "D""q" = $$ $$ -- a = 2` + "\n" + `WHERE a IS NULL`) {
 		got = append(got, tok.text)
 	}
-	want := []string{"update", "t", "set", "a", "=", "$", "1", ",", "b", "=", "'", ",", "c", "=", "'", ",", `D"q`, "=", "'", "where", "a", "is", "null"}
+	want := []string{"update", "t", "set", "a", "=", "$1", ",", "b", "=", "'", ",", "c", "=", "'", ",", `D"q`, "=", "'", "where", "a", "is", "null"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("tokens (-want +got):\n%s", d)
+	}
+}
+
+// TestTokensLiteralValues: string constants are read as PostgreSQL reads
+// them, escapes decoded, whatever their form.
+func TestTokensLiteralValues(t *testing.T) {
+	var got []string
+	for _, tok := range tokens(`SELECT 'it''s', E'a\'b\n', $q$ $$ 'x' $q$, U&'d\0061t\+000061', e'x'`) {
+		if tok.text == "'" {
+			got = append(got, tok.lit())
+		}
+	}
+	want := []string{"it's", "a'b\n", " $$ 'x' ", "data", "x"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("literal values (-want +got):\n%s", d)
+	}
+}
+
+// TestSetsLockTimeoutEscapes: a lock_timeout written as an E'…' constant
+// counts by its value.
+func TestSetsLockTimeoutEscapes(t *testing.T) {
+	for stmt, want := range map[string]bool{
+		`SET lock_timeout = E'500ms';`:     true,
+		`SET lock_timeout = E'0';`:         false,
+		`SET lock_timeout TO '1s';`:        true,
+		`SET lock_timeout = 0;`:            false,
+		`SET lock_timeout = '0' /* 1s */;`: false,
+		`SET lock_timeout = 500;`:          true,
+	} {
+		if got := setsLockTimeout(tokens(stmt), false); got != want {
+			t.Errorf("setsLockTimeout(%q) = %v; want %v", stmt, got, want)
+		}
 	}
 }
 
@@ -52,6 +87,10 @@ func TestColumnFilledBefore(t *testing.T) {
 		{[]string{"UPDATE t SET a = 0 WHERE id = 1;"}, false},
 		{[]string{"UPDATE u SET a = 0;"}, false},
 		{[]string{"UPDATE t SET b = a;"}, false},
+		// In E'…' a backslash escapes the quote: the literal ends after it.
+		{[]string{`UPDATE t SET b = E'\'', a = 0;`}, true},
+		{[]string{`UPDATE t SET b = E'\', a = 0 WHERE id = 1', a = 0;`}, true},
+		{[]string{"UPDATE t SET b = 1 /* a = 0 /* nested */ a = 0 */;"}, false},
 		{[]string{"SELECT 1;", "ALTER TABLE t ALTER a SET NOT NULL;", "UPDATE t SET a = 0;"}, false}, // after pos
 	} {
 		var stmts []*migrate.Stmt

@@ -10,6 +10,7 @@ import (
 
 	amigrate "ariga.io/atlas/sql/migrate"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // A statement that fails on the rows of its table (a unique index over
@@ -28,10 +29,10 @@ func dataHint(ctx context.Context, db *sql.DB, se *StmtError) string {
 	if !errors.As(se.Err, &pe) {
 		return ""
 	}
-	if !dataCode(string(pe.Code)) {
+	if !dataCode(pe.Code) {
 		return ""
 	}
-	if pe.Code == "23502" && strings.Contains(strings.ToUpper(se.Stmt), " ADD COLUMN ") {
+	if pe.Code == pqerror.NotNullViolation && strings.Contains(strings.ToUpper(se.Stmt), " ADD COLUMN ") {
 		// The rows are not at fault: a column added NOT NULL gets NULL
 		// in every one of them unless the statement gives a default.
 		return fmt.Sprintf("Nothing of %s was applied. A column added NOT NULL needs a default for the rows the table "+
@@ -129,9 +130,9 @@ func constraintDef(ctx context.Context, db *sql.DB, table, con string) string {
 
 // dataCode reports whether a SQLSTATE says rows break the statement:
 // unique, check, foreign key, not null or exclusion violation.
-func dataCode(code string) bool {
+func dataCode(code pqerror.Code) bool {
 	switch code {
-	case "23505", "23514", "23503", "23502", "23P01":
+	case pqerror.UniqueViolation, pqerror.CheckViolation, pqerror.ForeignKeyViolation, pqerror.NotNullViolation, pqerror.ExclusionViolation:
 		return true
 	}
 	return false
@@ -139,9 +140,10 @@ func dataCode(code string) bool {
 
 // dataError reports whether an error recorded in the revision table
 // (lib/pq's message, which ends with the SQLSTATE) is one of dataCode's.
+// The table keeps only text, so the code is read back from it.
 func dataError(msg string) bool {
 	i := strings.LastIndex(msg, "(")
-	return i >= 0 && strings.HasSuffix(msg, ")") && dataCode(msg[i+1:len(msg)-1])
+	return i >= 0 && strings.HasSuffix(msg, ")") && dataCode(pqerror.Code(msg[i+1:len(msg)-1]))
 }
 
 // indexReady reports whether the index a failed concurrent build left is
@@ -170,7 +172,7 @@ WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHE
 func (r *runner) undoNotValid(ctx context.Context, f amigrate.File, err error, applied int) (int, string) {
 	var se *StmtError
 	var pe *pq.Error
-	if !errors.As(err, &se) || !errors.As(se.Err, &pe) || !dataCode(string(pe.Code)) || applied < 1 || se.Index != applied+1 {
+	if !errors.As(err, &se) || !errors.As(se.Err, &pe) || !dataCode(pe.Code) || applied < 1 || se.Index != applied+1 {
 		return applied, ""
 	}
 	con := validatedConstraint(se.Stmt)

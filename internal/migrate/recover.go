@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	amigrate "ariga.io/atlas/sql/migrate"
@@ -201,6 +200,7 @@ func hint(ctx context.Context, db *sql.DB, err error, f amigrate.File, applied, 
 }
 
 // explain adds the fix to errors of Atlas's executor that a user can meet.
+// Its callers have already put this package's name in front of err.
 func explain(err error) error {
 	var (
 		p         *Problem
@@ -220,10 +220,7 @@ func explain(err error) error {
 	case errors.As(err, &missing):
 		return fmt.Errorf("migrate: %w\nRestore the file, run %s, then %s", missing, quote(cmdHash), quote(cmdMigrate))
 	}
-	if strings.HasPrefix(err.Error(), "migrate:") {
-		return err
-	}
-	return fmt.Errorf("migrate: %w", err)
+	return err
 }
 
 // memRevisions shows Atlas's Pending the revisions as the survey judged

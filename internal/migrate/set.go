@@ -97,29 +97,55 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 	for _, f := range files {
 		byVersion[f.Version()] = f
 	}
-	seen := make(map[string]bool, len(rows))
-	lastKept := ""
+	st := &setter{store: txStore, drv: drv, sum: sum, version: version, rep: rep}
+	lastKept, seen, err := st.keepRows(ctx, rows, byVersion)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.markFiles(ctx, files, lastKept, seen); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("migrate: commit: %w", err)
+	}
+	return rep, nil
+}
+
+// setter changes the revision table inside set's transaction.
+type setter struct {
+	store   *revisions
+	drv     amigrate.Driver
+	sum     amigrate.HashFile
+	version string
+	rep     *SetReport
+}
+
+// keepRows deletes the rows after the version and marks the unfinished
+// or failed ones up to it applied. It returns the last row kept and the
+// versions that had a row.
+func (st *setter) keepRows(ctx context.Context, rows []row, byVersion map[string]amigrate.File) (lastKept string, seen map[string]bool, err error) {
+	seen = make(map[string]bool, len(rows))
 	for _, r := range rows {
 		seen[r.Version] = true
-		if r.Version <= version && !(byVersion[r.Version] == nil && r.Applied == 0 && r.Total > 0 &&
+		if r.Version <= st.version && !(byVersion[r.Version] == nil && r.Applied == 0 && r.Total > 0 &&
 			!r.Type.Has(amigrate.RevisionTypeResolved)) {
 			lastKept = max(lastKept, r.Version)
 		}
-		if r.Version > version {
-			if err := txStore.DeleteRevision(ctx, r.Version); err != nil {
-				return nil, err
+		if r.Version > st.version {
+			if err := st.store.DeleteRevision(ctx, r.Version); err != nil {
+				return "", nil, err
 			}
-			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
+			st.rep.Changes = append(st.rep.Changes, SetOp{'-', r.Version, r.Description})
 			continue
 		}
 		f := byVersion[r.Version]
 		if f == nil && r.Applied == 0 && r.Total > 0 && !r.Type.Has(amigrate.RevisionTypeResolved) {
 			// A failed attempt of a file no longer in the directory: there
 			// is nothing to mark applied, and nothing of it in the database.
-			if err := txStore.DeleteRevision(ctx, r.Version); err != nil {
-				return nil, err
+			if err := st.store.DeleteRevision(ctx, r.Version); err != nil {
+				return "", nil, err
 			}
-			rep.Changes = append(rep.Changes, SetOp{'-', r.Version, r.Description})
+			st.rep.Changes = append(st.rep.Changes, SetOp{'-', r.Version, r.Description})
 			continue
 		}
 		if r.Applied == r.Total && r.Applied >= 0 && !r.badPartial &&
@@ -131,35 +157,41 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 		res.Type |= amigrate.RevisionTypeResolved
 		res.Total = max(res.Applied, res.Total, 0)
 		if f != nil {
-			if texts, err := stmtTexts(drv, f); err == nil {
+			if texts, err := stmtTexts(st.drv, f); err == nil {
 				res.Total = len(texts)
 			}
-			if h, err := sum.SumByName(f.Name()); err == nil {
+			if h, err := st.sum.SumByName(f.Name()); err == nil {
 				res.Hash = h
 			}
 		}
 		res.Applied, res.PartialHashes = res.Total, nil
-		if err := txStore.WriteRevision(ctx, &res); err != nil {
-			return nil, err
+		if err := st.store.WriteRevision(ctx, &res); err != nil {
+			return "", nil, err
 		}
 		if f != nil && r.Error != "" {
-			rep.Failed = append(rep.Failed, f.Name())
+			st.rep.Failed = append(st.rep.Failed, f.Name())
 		}
-		rep.Changes = append(rep.Changes, SetOp{'+', r.Version, r.Description})
+		st.rep.Changes = append(st.rep.Changes, SetOp{'+', r.Version, r.Description})
 	}
+	return lastKept, seen, nil
+}
+
+// markFiles records the files after lastKept, up to the version, that
+// have no row as applied.
+func (st *setter) markFiles(ctx context.Context, files []amigrate.File, lastKept string, seen map[string]bool) error {
 	// As the Atlas CLI: mark the files after the last remaining revision.
 	// A file below it without a row (added out of order) stays pending;
 	// marking it would be a guess.
 	for _, f := range files {
-		if f.Version() > version || f.Version() <= lastKept || seen[f.Version()] {
+		if f.Version() > st.version || f.Version() <= lastKept || seen[f.Version()] {
 			continue
 		}
 		seen[f.Version()] = true
-		h, err := sum.SumByName(f.Name())
+		h, err := st.sum.SumByName(f.Name())
 		if err != nil {
-			return nil, fmt.Errorf("migrate: set: %s: %w", f.Name(), err)
+			return fmt.Errorf("migrate: set: %s: %w", f.Name(), err)
 		}
-		if err := txStore.WriteRevision(ctx, &amigrate.Revision{
+		if err := st.store.WriteRevision(ctx, &amigrate.Revision{
 			Version:         f.Version(),
 			Description:     f.Desc(),
 			Type:            amigrate.RevisionTypeResolved,
@@ -167,14 +199,11 @@ func Set(ctx context.Context, db *sql.DB, dir amigrate.Dir, version string, opts
 			Hash:            h,
 			OperatorVersion: OperatorVersion,
 		}); err != nil {
-			return nil, err
+			return err
 		}
-		rep.Changes = append(rep.Changes, SetOp{'+', f.Version(), f.Desc()})
+		st.rep.Changes = append(st.rep.Changes, SetOp{'+', f.Version(), f.Desc()})
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("migrate: commit: %w", err)
-	}
-	return rep, nil
+	return nil
 }
 
 // Print writes the report in the Atlas CLI's layout for `migrate set`.

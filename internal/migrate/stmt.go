@@ -2,6 +2,10 @@ package migrate
 
 import "strings"
 
+// This lexer repeats a little of PostgreSQL's scanner instead of using
+// pg_query_go's because apply must build without cgo (make run's devdb
+// applies migrations from a CGO_ENABLED=0 binary).
+
 // word is one lexical token of a statement, with its byte span: a
 // keyword or identifier (folded to lower case unless quoted), a string
 // literal (text "'"), or a punctuation character. It is enough to
@@ -44,9 +48,20 @@ func words(s string) []word {
 			}
 			i = j
 		case c == '\'' || c == '"':
+			// E'…' (the E lexed as a word just before) escapes with
+			// backslashes: \' does not end it.
+			escapes := c == '\'' && len(out) > 0 && out[len(out)-1].text == "e" && out[len(out)-1].end == i
+			if escapes {
+				out = out[:len(out)-1]
+			}
 			var b strings.Builder
 			j := i + 1
 			for j < len(s) {
+				if escapes && s[j] == '\\' && j+1 < len(s) {
+					b.WriteByte(s[j+1])
+					j += 2
+					continue
+				}
 				if s[j] == c {
 					if j+1 < len(s) && s[j+1] == c {
 						b.WriteByte(c)

@@ -109,3 +109,23 @@ func TestSameIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestWordsLiterals: E'…' escapes its quote, block comments nest, and
+// dollar quotes hold any text: none may end early and expose the rest
+// as words.
+func TestWordsLiterals(t *testing.T) {
+	for src, want := range map[string][]string{
+		`SELECT E'\' LOCK', e'it\'s', E'\\', a`: {"select", "'", ",", "'", ",", "'", ",", "a"},
+		"SELECT /* a /* b */ LOCK */ a":         {"select", "a"},
+		"SELECT $f$ $$ LOCK $f$, 'x''y', \"Q\"": {"select", "'", ",", "'", ",", "Q"},
+		"SELECT e, 'x'":                         {"select", "e", ",", "'"},
+	} {
+		var got []string
+		for _, w := range words(src) {
+			got = append(got, w.text)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("words(%q) (-want +got):\n%s", src, d)
+		}
+	}
+}

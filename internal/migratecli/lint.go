@@ -68,7 +68,7 @@ func lintCommand() command {
 			}
 			var done func()
 			if cfg.DB, cfg.Schema, done, err = diff.Scratch(ctx, c.dev()); err != nil {
-				return err
+				return fmt.Errorf("lint: %w", err)
 			}
 			defer done()
 			diags, err := lint.Run(ctx, cfg)

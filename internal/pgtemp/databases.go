@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // databases are the names made on one server, so that Stop can drop
@@ -221,5 +222,5 @@ func (s *Server) exec(ctx context.Context, db *sql.DB, q string) error {
 // (SQLSTATE 55006, object_in_use).
 func inUse(err error) bool {
 	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "55006"
+	return errors.As(err, &pqErr) && pqErr.Code == pqerror.ObjectInUse
 }

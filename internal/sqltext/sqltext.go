@@ -1,7 +1,8 @@
-// Package sqltext compares SQL and PL/pgSQL source the way PostgreSQL
-// reads it: layout and comments outside literals do not count, the case
-// of unquoted words does not count, and nothing inside a literal or a
-// quoted identifier may differ.
+// Package sqltext reads SQL and PL/pgSQL source the way PostgreSQL reads
+// it: it compares source (layout and comments outside literals do not
+// count, the case of unquoted words does not count, and nothing inside a
+// literal or a quoted identifier may differ), and hands out the tokens
+// and string constants of source to code that recognises statements.
 //
 // The tokens come from PostgreSQL's own scanner (the core lexer, which
 // PL/pgSQL uses too), compiled into the binary through pg_query_go, so
@@ -13,6 +14,8 @@
 package sqltext
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -28,7 +31,7 @@ func Equivalent(a, b string) bool { return Normalize(a) == Normalize(b) }
 // string with this prefix, and an unscannable body equals only itself.
 const unscannable = "-- not lexically valid, compared byte for byte\n"
 
-// scanMu serializes calls into the C scanner: libpg_query points the
+// scanMu serializes calls into the C scanner and parser: libpg_query points the
 // process's stderr at a pipe for the length of each call and back after
 // it, and two calls interleaving there would leave stderr on a closed
 // pipe. The lock guards that process-wide state, so it is package-wide.
@@ -44,24 +47,15 @@ var scanMu sync.Mutex
 func Normalize(src string) string {
 	// The scanner reads a C string: a NUL byte would end the source early
 	// and hide what follows it.
-	if strings.IndexByte(src, 0) >= 0 {
-		return unscannable + src
-	}
-	scanMu.Lock()
-	res, err := pgquery.Scan(src)
-	scanMu.Unlock()
+	toks, err := Scan(src)
 	if err != nil {
 		return unscannable + src
 	}
 	var b strings.Builder
 	b.Grow(len(src))
 	n := 0
-	for _, t := range res.GetTokens() {
-		start, end := int(t.GetStart()), int(t.GetEnd())
-		if start < 0 || end > len(src) || start >= end {
-			return unscannable + src
-		}
-		text := src[start:end]
+	for _, t := range toks {
+		text := src[t.GetStart():t.GetEnd()]
 		switch tok := t.GetToken(); {
 		case tok == pgquery.Token_SQL_COMMENT || tok == pgquery.Token_C_COMMENT:
 			continue
@@ -86,6 +80,53 @@ func Normalize(src string) string {
 		n++
 	}
 	return b.String()
+}
+
+// Scan returns the tokens PostgreSQL's scanner reads in src, comments
+// included, each with its byte range in src. Source the scanner rejects
+// (an unterminated literal or comment) is an error.
+func Scan(src string) ([]*pgquery.ScanToken, error) {
+	// The scanner reads a C string: a NUL byte would end the source early
+	// and hide what follows it.
+	if strings.IndexByte(src, 0) >= 0 {
+		return nil, errors.New("sqltext: source holds a NUL byte")
+	}
+	scanMu.Lock()
+	res, err := pgquery.Scan(src)
+	scanMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("sqltext: scan: %w", err)
+	}
+	toks := res.GetTokens()
+	for _, t := range toks {
+		if start, end := int(t.GetStart()), int(t.GetEnd()); start < 0 || end > len(src) || start >= end {
+			return nil, fmt.Errorf("sqltext: scan: token at %d..%d outside the source", start, end)
+		}
+	}
+	return toks, nil
+}
+
+// Literal returns the value of one string constant as PostgreSQL reads
+// it: '…' with doubled quotes, E'…' with backslash escapes, U&'…',
+// $tag$…$tag$. The parser decodes it, so no escape rule is repeated here.
+func Literal(constant string) (string, error) {
+	if strings.IndexByte(constant, 0) >= 0 {
+		return "", errors.New("sqltext: literal holds a NUL byte")
+	}
+	scanMu.Lock()
+	res, err := pgquery.Parse("SELECT " + constant)
+	scanMu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("sqltext: literal %s: %w", constant, err)
+	}
+	if stmts := res.GetStmts(); len(stmts) == 1 {
+		if targets := stmts[0].GetStmt().GetSelectStmt().GetTargetList(); len(targets) == 1 {
+			if c := targets[0].GetResTarget().GetVal().GetAConst(); c != nil && c.GetSval() != nil {
+				return c.GetSval().GetSval(), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("sqltext: %s is not one string constant", constant)
 }
 
 // lowerASCII folds A-Z only: PostgreSQL leaves other letters of unquoted

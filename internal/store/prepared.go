@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // maxPrepared bounds how many distinct statements are kept prepared. The
@@ -135,8 +136,8 @@ func stale(err error) bool {
 	}
 	// 26000 invalid_sql_statement_name; 0A000 is feature_not_supported,
 	// of which only this message is about a prepared statement.
-	return pqErr.Code == "26000" ||
-		(pqErr.Code == "0A000" && pqErr.Message == "cached plan must not change result type")
+	return pqErr.Code == pqerror.InvalidSQLStatementName ||
+		(pqErr.Code == pqerror.FeatureNotSupported && pqErr.Message == "cached plan must not change result type")
 }
 
 // query runs q, prepared, and returns its rows; the caller holds a slot.
