@@ -308,11 +308,10 @@ func TestLeastPrivilegeRole(t *testing.T) {
 // Location, the others marked replayed), never the expired answer.
 func TestExpiredKeyRetriedInARace(t *testing.T) {
 	const (
-		retention = 300 * time.Millisecond
-		racers    = 20
-		rounds    = 6
+		racers = 20
+		rounds = 6
 	)
-	e := newEnvWith(t, store.WithKeyRetention(retention))
+	e := newEnv(t)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: racers}, Timeout: 10 * time.Second}
 	for round := range rounds {
 		key := fmt.Sprintf("race-%d", round)
@@ -321,7 +320,7 @@ func TestExpiredKeyRetriedInARace(t *testing.T) {
 		if first.status != 201 {
 			t.Fatalf("first create: %d", first.status)
 		}
-		time.Sleep(retention + 50*time.Millisecond)
+		expire(t, e.db, key)
 		type answer struct {
 			status   int
 			location string
@@ -372,6 +371,18 @@ func TestExpiredKeyRetriedInARace(t *testing.T) {
 	}
 }
 
+// expire ages an idempotency key past the default retention, as a day
+// would. Waiting out a short retention instead made the race depend on
+// the clock: a retry that queued longer than the retention behind the
+// takeover found the new key expired too, and rightly created again.
+func expire(t *testing.T, db *sql.DB, key string) {
+	t.Helper()
+	if _, err := db.Exec(`UPDATE idempotency_keys SET created_at = created_at - $2 * interval '1 microsecond' WHERE key = $1`,
+		key, (store.DefaultKeyRetention + time.Hour).Microseconds()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestExpiredKeyTakenOverWhileOthersWait makes the race of
 // TestExpiredKeyRetriedInARace certain: a transaction takes over an
 // expired key (as a winning retry does) and holds it while 20 retries
@@ -379,17 +390,14 @@ func TestExpiredKeyRetriedInARace(t *testing.T) {
 // for it; then it commits. Every retry answers with the task the
 // takeover created, none with the expired one, and none creates another.
 func TestExpiredKeyTakenOverWhileOthersWait(t *testing.T) {
-	const (
-		retention = 300 * time.Millisecond
-		racers    = 20
-	)
-	e := newEnvWith(t, store.WithKeyRetention(retention))
+	const racers = 20
+	e := newEnv(t)
 	body := `{"title":"taken over"}`
 	first := e.do("POST", "/tasks", body, "Idempotency-Key", "held")
 	if first.status != 201 {
 		t.Fatalf("first create: %d", first.status)
 	}
-	time.Sleep(retention + 50*time.Millisecond)
+	expire(t, e.db, "held")
 	admin, err := sql.Open("postgres", e.url)
 	if err != nil {
 		t.Fatal(err)
