@@ -125,13 +125,7 @@ func BenchmarkNoChangeForty(b *testing.B) {
 // the Ent schema in the composite source, and Ent's column uses it. From
 // empty, the diff creates the type first; the next diff is empty.
 func TestEntEnumTypesExample(t *testing.T) {
-	work := t.TempDir()
-	dirPath := filepath.Join(work, "migrations")
-	os.Mkdir(dirPath, 0o755)
-	dir, err := amigrate.NewLocalDir(dirPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, dir := migrationsDir(t)
 	os.WriteFile(filepath.Join(work, "types.sql"), []byte("CREATE TYPE status AS ENUM ('active', 'inactive', 'pending');\n"), 0o644)
 	cfg := diff.Config{
 		Dir:     dir,
@@ -144,7 +138,7 @@ func TestEntEnumTypesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := os.ReadFile(filepath.Join(dirPath, res.File))
+	got, _ := os.ReadFile(filepath.Join(dir.Path(), res.File))
 	const want = `-- Create enum type "status"
 CREATE TYPE "status" AS ENUM ('active', 'inactive', 'pending');
 -- Create "users" table

@@ -31,15 +31,7 @@ type live struct {
 
 func newLive(t *testing.T) *live {
 	t.Helper()
-	work := t.TempDir()
-	dirPath := filepath.Join(work, "migrations")
-	if err := os.Mkdir(dirPath, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := amigrate.NewLocalDir(dirPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, dir := migrationsDir(t)
 	// apply holds its advisory lock on a connection of its own: the
 	// target needs more than one.
 	target, err := sql.Open("postgres", cluster.Empty(t))

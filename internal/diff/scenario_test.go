@@ -195,15 +195,7 @@ func (sc *fileScenario) sources(ent string) []atlasconf.Source {
 func (sc *fileScenario) run(t *testing.T) {
 	ctx := context.Background()
 	dev := sc.dev
-	work := t.TempDir()
-	dirPath := filepath.Join(work, "migrations")
-	if err := os.Mkdir(dirPath, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := amigrate.NewLocalDir(dirPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, dir := migrationsDir(t)
 	os.WriteFile(filepath.Join(work, "empty.sql"), nil, 0o644)
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	run := func(ent, text, name string) (*diff.Result, string, error) {
@@ -231,7 +223,7 @@ func (sc *fileScenario) run(t *testing.T) {
 			t.Fatalf("err = %v; want one containing %q", err, sc.wantErr)
 		}
 		// A refused diff writes nothing.
-		if written, _ := filepath.Glob(filepath.Join(dirPath, "*_after.sql")); len(written) > 0 {
+		if written, _ := filepath.Glob(filepath.Join(dir.Path(), "*_after.sql")); len(written) > 0 {
 			t.Fatalf("a refused diff wrote %v", written)
 		}
 		return
@@ -239,7 +231,7 @@ func (sc *fileScenario) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := written(t, dirPath, res.Files)
+	got := written(t, dir.Path(), res.Files)
 	if d := cmp.Diff(append([]string{sc.want}, sc.wantMore...), got); d != "" && *update {
 		sc.rewrite(t, got)
 	} else if d != "" {
@@ -443,13 +435,7 @@ func compareCatalogs(t *testing.T, schemas []string, want, got *sql.DB) {
 // from the plan.
 func TestSelfCheckCatchesWithheldStatement(t *testing.T) {
 	ctx := context.Background()
-	work := t.TempDir()
-	dirPath := filepath.Join(work, "migrations")
-	os.Mkdir(dirPath, 0o755)
-	dir, err := amigrate.NewLocalDir(dirPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, dir := migrationsDir(t)
 	os.WriteFile(filepath.Join(work, "schema.sql"), []byte(`
 CREATE TABLE notes (id bigint PRIMARY KEY, title text NOT NULL);
 CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
@@ -469,14 +455,30 @@ COMMENT ON TABLE notes IS 'kept';
 		}
 		return out
 	})
-	_, err = diff.Run(ctx, cfg)
+	_, err := diff.Run(ctx, cfg)
 	if withheld == "" {
 		t.Fatal("the plan had no CREATE INDEX to withhold")
 	}
 	if err == nil || !strings.Contains(err.Error(), "self-check") || !strings.Contains(err.Error(), "notes_norm") {
 		t.Fatalf("err = %v; want the self-check naming the missing index", err)
 	}
-	if files, _ := os.ReadDir(dirPath); len(files) != 0 {
+	if files, _ := os.ReadDir(dir.Path()); len(files) != 0 {
 		t.Fatalf("a refused diff wrote %d files", len(files))
 	}
+}
+
+// migrationsDir makes a work directory holding an empty migrations/, as
+// a project has before its first diff.
+func migrationsDir(t *testing.T) (work string, dir *amigrate.LocalDir) {
+	t.Helper()
+	work = t.TempDir()
+	path := filepath.Join(work, "migrations")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := amigrate.NewLocalDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return work, dir
 }

@@ -26,15 +26,7 @@ type schemaDiffer struct {
 }
 
 func newSchemaDiffer(t *testing.T) *schemaDiffer {
-	work := t.TempDir()
-	dirPath := filepath.Join(work, "migrations")
-	if err := os.Mkdir(dirPath, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := amigrate.NewLocalDir(dirPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, dir := migrationsDir(t)
 	return &schemaDiffer{t: t, work: work, dir: dir, dev: cluster.Empty(t), clock: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
