@@ -302,11 +302,7 @@ func serveUntilDone(ctx context.Context, cfg *config, log *slog.Logger, srv *htt
 		return fmt.Errorf("api: serve: %w", err)
 	case <-time.After(cfg.delay):
 	}
-	// The accept queue is drained as soon as it is empty; only a machine
-	// too busy to empty it makes quiesce wait, and then a longer wait,
-	// within the shutdown timeout, beats resetting queued requests (one
-	// second was too short under CI's load).
-	if err := limited.quiesce(min(cfg.shutdown, 5*time.Second)); err != nil {
+	if err := limited.quiesce(time.Second); err != nil {
 		log.Warn("closing the listener may reset queued connections", "err", err)
 	}
 	log.Info("shutting down")
