@@ -61,35 +61,20 @@ func PlanRevert(ctx context.Context, c RevertConfig) (*Revert, error) {
 	defer dev.close()
 	schemas, def := managed(nil, dev.schema)
 
-	upTo := func(v string) (amigrate.Dir, error) { return dirUpTo(c.Dir, v) }
-	des, err := dev.scratch(ctx)
+	des, err := dev.replayedUpTo(ctx, c.Dir, c.To)
 	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
+		return nil, err
 	}
 	defer des.Close()
-	keep, err := upTo(c.To)
-	if err != nil {
-		return nil, err
-	}
-	if err := Replay(ctx, des, keep); err != nil {
-		return nil, err
-	}
 	// The dev copy of the current state: the plan is rehearsed on it,
 	// and the schemas it and the kept state create are managed, as diff
 	// manages them (never those found only on the target, which no file
 	// made).
-	v, err := dev.scratch(ctx)
+	v, err := dev.replayedUpTo(ctx, c.Dir, c.From)
 	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
+		return nil, err
 	}
 	defer v.Close()
-	now, err := upTo(c.From)
-	if err != nil {
-		return nil, err
-	}
-	if err := Replay(ctx, v, now); err != nil {
-		return nil, err
-	}
 	created, err := createdSchemas(ctx, schemas, des, v)
 	if err != nil {
 		return nil, err
@@ -163,6 +148,24 @@ func orNone(v string) string {
 		return "(none)"
 	}
 	return v
+}
+
+// replayedUpTo is a scratch database on the dev server holding what
+// dir's files up to version build.
+func (d *devServer) replayedUpTo(ctx context.Context, dir amigrate.Dir, version string) (*sql.DB, error) {
+	files, err := dirUpTo(dir, version)
+	if err != nil {
+		return nil, err
+	}
+	db, err := d.scratch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	if err := Replay(ctx, db, files); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // dirUpTo is dir with only its files up to and including version ("":
