@@ -212,7 +212,15 @@ func (sc *fileScenario) run(t *testing.T) {
 		})
 		return res, out.String(), err
 	}
-	if sc.hasBefore {
+	switch {
+	case !sc.hasBefore:
+	case sc.beforeEnt == "" && len(sc.schemas) == 1 && sc.schemas[0] == "public":
+		// The directory starts as before.sql itself, run statement by
+		// statement as the desired state is built: a diff from empty
+		// would reach the same state (the scenarios without a before
+		// check that), at a third of the scenario's cost.
+		writeMigration(t, dir, "20240101000000_before.sql", "-- atlas:txmode none\n\n"+sc.before)
+	default:
 		if _, _, err := run(sc.beforeEnt, sc.before, "before"); err != nil {
 			t.Fatalf("before.sql: %v", err)
 		}
@@ -464,6 +472,21 @@ COMMENT ON TABLE notes IS 'kept';
 	}
 	if files, _ := os.ReadDir(dir.Path()); len(files) != 0 {
 		t.Fatalf("a refused diff wrote %d files", len(files))
+	}
+}
+
+// writeMigration adds a file to the directory and rewrites atlas.sum.
+func writeMigration(t *testing.T, dir *amigrate.LocalDir, name, text string) {
+	t.Helper()
+	if err := dir.WriteFile(name, []byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := dir.Checksum()
+	if err == nil {
+		err = amigrate.WriteSumFile(dir, sum)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
