@@ -13,6 +13,7 @@
 package diff
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -267,7 +268,7 @@ func (c *Config) build(ctx context.Context, db *sql.DB, devSchema string) error 
 			if err != nil {
 				return err
 			}
-			if err := createTables(ctx, db, tables); err != nil {
+			if err := createTables(ctx, db, tables, s); err != nil {
 				return fmt.Errorf("diff: %s: %w", src.URL, err)
 			}
 		case "file":
@@ -392,14 +393,64 @@ func differences(ctx context.Context, want, got *sql.DB, schemas []string) ([]st
 	return lines, nil
 }
 
-// createTables creates Ent's tables with Ent's own Atlas integration.
-func createTables(ctx context.Context, db *sql.DB, tables []*entschema.Table) error {
+// createTables creates Ent's tables and views as Atlas's ent:// source
+// holds them: each in the schema its entsql.Schema annotation names,
+// else in the source's schema (def). Ent's own Migrate.Create cannot be
+// used: it builds only the first schema of a multi-schema Ent state and
+// skips views, which would drop those objects from the desired state
+// without a word.
+func createTables(ctx context.Context, db *sql.DB, tables []*entschema.Table, def string) error {
 	m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, db))
 	if err != nil {
 		return err
 	}
-	if err := m.Create(ctx, tables...); err != nil {
+	state, err := m.StateReader(tables...).ReadState(ctx)
+	if err != nil {
+		return fmt.Errorf("read Ent tables: %w", err)
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return err
+	}
+	// Tables without a schema annotation belong to the source's schema,
+	// which may also be named by annotations.
+	bySchema := map[string]*schema.Schema{}
+	want, have := &schema.Realm{}, &schema.Realm{}
+	var views []*schema.View
+	for _, s := range state.Schemas {
+		name := cmp.Or(s.Name, def)
+		to := bySchema[name]
+		if to == nil {
+			if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pq.QuoteIdentifier(name)); err != nil {
+				return fmt.Errorf("schema %s of Ent tables: %w", name, err)
+			}
+			to = schema.New(name)
+			bySchema[name] = to
+			want.AddSchemas(to)
+			have.AddSchemas(schema.New(name))
+		}
+		to.AddTables(s.Tables...)
+		views = append(views, s.Views...)
+	}
+	changes, err := drv.RealmDiff(have, want)
+	if err != nil {
+		return fmt.Errorf("plan Ent tables: %w", err)
+	}
+	if err := drv.ApplyChanges(ctx, changes); err != nil {
 		return fmt.Errorf("create Ent tables: %w", err)
+	}
+	// Atlas's open-source differ plans no views: each is created from its
+	// entsql.ViewAs definition, as Ent writes them itself (schema.DDL).
+	for _, v := range views {
+		var cols []*entsql.ColumnBuilder
+		for _, c := range v.Columns {
+			cols = append(cols, entsql.Dialect(dialect.Postgres).Column(c.Name).Type(c.Type.Raw))
+		}
+		q, _ := entsql.Dialect(dialect.Postgres).CreateView(v.Name).Schema(cmp.Or(v.Schema.Name, def)).
+			Columns(cols...).As(entsql.Raw(v.Def)).Query()
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create Ent view %s: %w", v.Name, err)
+		}
 	}
 	return nil
 }

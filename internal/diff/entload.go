@@ -160,7 +160,8 @@ func writeEntSpec(file string, spec *load.SchemaSpec) {
 	}
 }
 
-// entTables builds Ent's graph from a loaded spec and returns its tables.
+// entTables builds Ent's graph from a loaded spec and returns its tables,
+// then its views (ent.View), as Ent's own schema command lists them.
 func entTables(dir string, spec *load.SchemaSpec) ([]*entschema.Table, error) {
 	g, err := gen.NewGraph(&gen.Config{Package: spec.PkgPath}, spec.Schemas...)
 	if err != nil {
@@ -170,5 +171,9 @@ func entTables(dir string, spec *load.SchemaSpec) ([]*entschema.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("diff: Ent schema %s: %w", dir, err)
 	}
-	return tables, nil
+	views, err := g.Views()
+	if err != nil {
+		return nil, fmt.Errorf("diff: Ent schema %s: %w", dir, err)
+	}
+	return append(tables, views...), nil
 }

@@ -8,10 +8,11 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 )
 
-// Build materializes a desired state on db directly: Ent's tables, then
-// SQL text as if read from schema.sql.
-func Build(ctx context.Context, db *sql.DB, tables []*entschema.Table, sqlText string) error {
-	if err := createTables(ctx, db, tables); err != nil {
+// Build materializes a desired state on db directly: Ent's tables (those
+// without a schema annotation in schema def), then SQL text as if read
+// from schema.sql.
+func Build(ctx context.Context, db *sql.DB, def string, tables []*entschema.Table, sqlText string) error {
+	if err := createTables(ctx, db, tables, def); err != nil {
 		return err
 	}
 	return execSQL(ctx, db, "schema.sql", sqlText)

@@ -284,7 +284,7 @@ func (sc *fileScenario) run(t *testing.T) {
 		if tables, err = cachedLoadEnt(ctx, entDir(sc.ent)); err != nil {
 			t.Fatal(err)
 		}
-		err = diff.Build(ctx, want, tables, sc.after)
+		err = diff.Build(ctx, want, sc.schemas[0], tables, sc.after)
 	}
 	if err != nil {
 		t.Fatal(err)

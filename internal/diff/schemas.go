@@ -78,8 +78,8 @@ func withCreated(schemas []string, def string, created, allowed []string) ([]str
 		if len(out) > 0 {
 			return nil, "", fmt.Errorf("diff: schema %s is created by the desired state or the migration directory, "+
 				"but the env's schemas attribute in atlas.hcl (%s) does not list it, so this diff may not manage it; "+
-				"nothing written. Add it to the env's schemas (e.g. schemas = [%s]), or remove its CREATE SCHEMA "+
-				"and its objects from the desired state",
+				"nothing written. Add it to the env's schemas (e.g. schemas = [%s]), or remove from the desired state "+
+				"its objects and what creates it: a CREATE SCHEMA in the SQL, or an Ent schema's entsql.Schema annotation",
 				strings.Join(out, ", "), quoteList(allowed), quoteList(append(slices.Clone(allowed), out...)))
 		}
 	}
