@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"ariga.io/atlas/sql/schema"
@@ -24,19 +25,24 @@ func (p *planner) staleData(nodes []*node) []*node {
 			byID[n.creates[0]] = n
 		}
 	}
+	rebuilt := map[catalog.ObjectID]bool{}
 	for _, fid := range sortedIDs(p.act) {
 		fn, from := p.in.Des.Objects[fid], p.in.Cur.Objects[fid]
 		if p.act[fid] != alter || fn == nil || from == nil || !fn.ResultsMayChange(from) {
 			continue
 		}
 		var notes []string
+		users := p.callers(fid, fn.Name)
 		for _, id := range p.in.Cur.IDs() {
 			d := p.in.Cur.Objects[id]
-			if p.killed[id] || p.act[id] == replace || p.in.Des.Objects[id] == nil || !needs(d, fid) {
+			if p.killed[id] || p.act[id] == replace || p.in.Des.Objects[id] == nil ||
+				!slices.ContainsFunc(users, func(u catalog.ObjectID) bool { return needs(d, u) }) {
 				continue
 			}
 			switch note, rebuild := p.stale(d, fn); {
+			case rebuild && rebuilt[id]:
 			case rebuild:
+				rebuilt[id] = true
 				nodes = append(nodes, &node{name: "rebuild " + id.String(), creates: []catalog.ObjectID{id},
 					changes: changes([]string{"REINDEX INDEX " + p.in.Des.Qualify(d.Schema, d.Name)},
 						fmt.Sprintf("rebuild index %q of table: %q, which holds results of the replaced %q", d.Name, d.Table, fn.Name))})
@@ -49,6 +55,34 @@ func (p *planner) staleData(nodes []*node) []*node {
 		}
 	}
 	return nodes
+}
+
+// callers returns the function fid, named name, and the functions of the
+// current state that stay and call it from their bodies, at any depth.
+// PostgreSQL records no dependency on a function a body kept as text
+// calls, so an index on a caller holds results of the replaced function
+// as much as one on the function itself.
+func (p *planner) callers(fid catalog.ObjectID, name string) []catalog.ObjectID {
+	out := []catalog.ObjectID{fid}
+	names := map[string]bool{name: true}
+	for grown := true; grown; {
+		grown = false
+		for _, id := range p.in.Cur.IDs() {
+			o := p.in.Cur.Objects[id]
+			if slices.Contains(out, id) || p.killed[id] || p.act[id] == replace || p.in.Des.Objects[id] == nil {
+				continue
+			}
+			for n := range names {
+				if o.Calls(n) {
+					out = append(out, id)
+					names[o.Name] = true
+					grown = true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // needs reports whether d depends on the object id other than
