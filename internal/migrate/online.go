@@ -147,8 +147,9 @@ func supportsConnCheck(ctx context.Context, db *sql.DB) bool {
 
 // stmtDriver is the driver a file's executor runs statements through: it
 // re-runs the session settings of a resumed file before its first
-// statement, and checks for an earlier build before each CREATE INDEX
-// CONCURRENTLY.
+// statement, checks for an earlier build before each CREATE INDEX
+// CONCURRENTLY, and for an unfinished detach before each DETACH PARTITION
+// … CONCURRENTLY.
 type stmtDriver struct {
 	amigrate.Driver
 	q      queryExecer
@@ -191,6 +192,18 @@ func (d *stmtDriver) ExecContext(ctx context.Context, query string, args ...any)
 			return driver.RowsAffected(0), err
 		}
 	}
+	if parent, child, ok := parseDetachConcurrently(query); ok && !d.inTx() {
+		finalize, err := d.detachPending(ctx, parent, child)
+		if err != nil || finalize != "" {
+			printStmt(d.out, query)
+			if err == nil {
+				fmt.Fprintf(d.out, "    -- partition %s is still being detached (an earlier DETACH … CONCURRENTLY failed or was interrupted after its first step): finishing it\n", child)
+				fmt.Fprintf(d.out, "    -> %s;\n", finalize)
+				_, err = d.q.ExecContext(ctx, finalize)
+			}
+			return driver.RowsAffected(0), err
+		}
+	}
 	printStmt(d.out, query)
 	if d.db != nil && d.waitNotice > 0 && !d.inTx() && isConcurrent(query) {
 		defer d.watchWait(ctx)()
@@ -199,8 +212,12 @@ func (d *stmtDriver) ExecContext(ctx context.Context, query string, args ...any)
 }
 
 // isConcurrent reports whether stmt is CREATE [UNIQUE] INDEX
-// CONCURRENTLY or DROP INDEX CONCURRENTLY.
+// CONCURRENTLY, DROP INDEX CONCURRENTLY or DETACH PARTITION …
+// CONCURRENTLY: each waits for every older transaction.
 func isConcurrent(stmt string) bool {
+	if _, _, ok := parseDetachConcurrently(stmt); ok {
+		return true
+	}
 	ws := words(stmt)
 	i := 1
 	switch {
@@ -281,6 +298,24 @@ ORDER BY a.xact_start NULLS LAST LIMIT 3`, pid)
 func (d *stmtDriver) inTx() bool {
 	_, ok := d.q.(*sql.Tx)
 	return ok
+}
+
+// detachPending returns the statement that finishes an earlier DETACH
+// PARTITION … CONCURRENTLY of child from parent which stopped between its
+// two transactions, leaving the partition pending detach (running the
+// statement again then fails); "" when there is none.
+func (d *stmtDriver) detachPending(ctx context.Context, parent, child string) (string, error) {
+	var pending bool
+	err := d.q.QueryRowContext(ctx, `
+SELECT coalesce((SELECT inhdetachpending FROM pg_inherits
+  WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2)), false)`, child, parent).Scan(&pending)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("look for an earlier detach of partition %s: %w", child, err)
+	case pending:
+		return "ALTER TABLE " + parent + " DETACH PARTITION " + child + " FINALIZE", nil
+	}
+	return "", nil
 }
 
 // earlierBuild handles an index left by an earlier attempt at stmt: an

@@ -609,3 +609,43 @@ func firstApplied(t *testing.T, files map[string]string) (string, *sql.DB, *amig
 	}
 	return url, db, dir
 }
+
+// A DETACH PARTITION … CONCURRENTLY stopped while it waits for older
+// transactions (here cancelled) leaves the partition pending detach, and
+// running the statement again would fail; the next apply finishes the
+// detach (FINALIZE) instead.
+func TestInterruptedDetachIsFinalized(t *testing.T) {
+	ctx := context.Background()
+	url := cluster.Empty(t)
+	db := open(t, url)
+	dir := newDir(t, map[string]string{
+		"1_init.sql": "CREATE TABLE events (at date NOT NULL) PARTITION BY RANGE (at);\n" +
+			"CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n",
+		"2_detach.sql": "-- atlas:txmode none\n\nALTER TABLE \"events\" DETACH PARTITION \"events_2025\" CONCURRENTLY;\n",
+	})
+	if _, err := migrate.Apply(ctx, db, dir, 1, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	reader := holdTx(t, url, "SELECT count(*) FROM events")
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := migrate.Apply(short, db, dir, 0, migrate.Options{}); err == nil {
+		t.Fatal("the detach did not wait for the open transaction")
+	}
+	reader.Rollback()
+	var pending bool
+	if err := db.QueryRow("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass").Scan(&pending); err != nil || !pending {
+		t.Fatalf("after the interrupted detach: pending = %v, %v; want a partition pending detach", pending, err)
+	}
+	var out bytes.Buffer
+	if _, err := migrate.Apply(ctx, db, dir, 0, migrate.Options{Out: &out}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if want := "    -> ALTER TABLE \"events\" DETACH PARTITION \"events_2025\" FINALIZE;\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	var left int
+	if err := db.QueryRow("SELECT count(*) FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("after apply: %d inheritance rows, %v; want the partition detached", left, err)
+	}
+}

@@ -254,3 +254,24 @@ func droppedIndex(s string) string {
 	name, _ := relName(s, ws, i)
 	return name
 }
+
+// parseDetachConcurrently recognises ALTER TABLE [ONLY] parent DETACH
+// PARTITION child CONCURRENTLY, returning both names as written.
+func parseDetachConcurrently(s string) (parent, child string, ok bool) {
+	ws := words(s)
+	if len(ws) < 7 || !ws[0].is("alter") || !ws[1].is("table") {
+		return "", "", false
+	}
+	parent, i := relName(s, ws, skipWords(ws, 2, "only"))
+	if parent == "" || i+1 >= len(ws) || !ws[i].is("detach") || !ws[i+1].is("partition") {
+		return "", "", false
+	}
+	child, i = relName(s, ws, i+2)
+	if child == "" || i >= len(ws) || !ws[i].is("concurrently") {
+		return "", "", false
+	}
+	if i++; i < len(ws) && ws[i].is(";") {
+		i++
+	}
+	return parent, child, i == len(ws)
+}
