@@ -305,6 +305,10 @@ objs(cat, oid, kind, name) AS (
   SELECT 'pg_namespace', n.oid, 'schema', n.nspname FROM pg_namespace n
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'atlas_schema_revisions')
     AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+    -- public is in every new database: outside the managed schemas
+    -- (a dev URL scoped to another) it counts only when it holds objects.
+    AND (n.nspname <> 'public' OR EXISTS (SELECT 1 FROM pg_depend d
+      WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid))
   UNION ALL
   SELECT 'pg_extension', e.oid, 'extension', e.extname FROM pg_extension e WHERE e.extname <> 'plpgsql'
   UNION ALL
