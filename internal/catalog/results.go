@@ -43,41 +43,12 @@ func (f *Function) results() string {
 
 // Calls reports whether o, a function or procedure, may call the function
 // named name from a body PostgreSQL keeps as text (any language but C,
-// internal, and a SQL-standard body, whose calls pg_depend records): the
-// name is read in the body as an identifier followed by "(". It errs
-// towards yes: a call of a namesake in another schema counts, and so
-// does a column of that name called as a function, which PostgreSQL
-// would reject. A call built as a string (EXECUTE) is not seen.
+// internal, and a SQL-standard body, whose calls pg_depend records); see
+// sqltext.Calls.
 func (o *Object) Calls(name string) bool {
 	f := o.fn
 	if f == nil || f.SQLBody || f.Language == "c" || f.Language == "internal" {
 		return false
 	}
-	toks, err := sqltext.Scan(f.Body)
-	if err != nil {
-		// A body the scanner rejects (a plpgsql body it cannot read
-		// whole): say yes, as for any call that cannot be ruled out.
-		return strings.Contains(f.Body, name)
-	}
-	prev := ""
-	for _, t := range toks {
-		text := f.Body[t.GetStart():t.GetEnd()]
-		if strings.HasPrefix(text, "--") || strings.HasPrefix(text, "/*") {
-			continue
-		}
-		if text == "(" && prev == name {
-			return true
-		}
-		prev = identName(text)
-	}
-	return false
-}
-
-// identName is the name an identifier token stands for: a quoted one's
-// text, an unquoted one folded to lower case.
-func identName(tok string) string {
-	if q, ok := strings.CutPrefix(tok, `"`); ok {
-		return strings.ReplaceAll(strings.TrimSuffix(q, `"`), `""`, `"`)
-	}
-	return strings.ToLower(tok)
+	return sqltext.Calls(f.Body, name)
 }

@@ -10,6 +10,8 @@ import (
 	"ariga.io/atlas/schemahcl"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
+
+	"tasks/internal/sqltext"
 )
 
 // CodeStaleDerivedData: a function is replaced in place while data
@@ -113,5 +115,75 @@ WHERE n.nspname = $1`, schemaName)
 	if err != nil {
 		return snapshot{}, fmt.Errorf("lint: derived_data: %w", err)
 	}
-	return scanSnapshot(rows, "derived_data")
+	s, err := scanSnapshot(rows, "derived_data")
+	if err != nil {
+		return snapshot{}, err
+	}
+	return s, withCallers(ctx, q, schemaName, s)
+}
+
+// withCallers adds to each function's facts the dependents of the
+// functions that call it from their bodies, at any depth: PostgreSQL
+// records no dependency on a function a body kept as text calls, so an
+// index on a caller holds the replaced function's results too.
+func withCallers(ctx context.Context, q schema.ExecQuerier, schemaName string, s snapshot) error {
+	rows, err := q.QueryContext(ctx, `
+SELECT pg_describe_object('pg_proc'::regclass, p.oid, 0), p.prosrc
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = $1 AND l.lanname NOT IN ('c', 'internal') AND p.prosqlbody IS NULL`, schemaName)
+	if err != nil {
+		return fmt.Errorf("lint: derived_data: %w", err)
+	}
+	defer rows.Close()
+	bodies := map[string]string{}
+	for rows.Next() {
+		var fn, body string
+		if err := rows.Scan(&fn, &body); err != nil {
+			return fmt.Errorf("lint: derived_data: %w", err)
+		}
+		bodies[fn] = body
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lint: derived_data: %w", err)
+	}
+	stored := func(fn string) []string {
+		var out []string
+		for _, f := range s.facts[fn] {
+			if !strings.HasPrefix(f, "def ") {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	added := map[string][]string{}
+	for _, fn := range slices.Sorted(maps.Keys(s.present)) {
+		users, names := map[string]bool{}, map[string]bool{s.names[fn]: true}
+		for grown := true; grown; {
+			grown = false
+			for _, caller := range slices.Sorted(maps.Keys(bodies)) {
+				if caller == fn || users[caller] {
+					continue
+				}
+				for n := range names {
+					if sqltext.Calls(bodies[caller], n) {
+						users[caller], names[s.names[caller]], grown = true, true, true
+						break
+					}
+				}
+			}
+		}
+		for u := range users {
+			added[fn] = append(added[fn], stored(u)...)
+		}
+	}
+	for fn, facts := range added {
+		for _, f := range facts {
+			if !slices.Contains(s.facts[fn], f) {
+				s.facts[fn] = append(s.facts[fn], f)
+			}
+		}
+	}
+	return nil
 }

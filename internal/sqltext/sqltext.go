@@ -145,3 +145,37 @@ func lowerASCII(s string) string {
 	}
 	return s
 }
+
+// Calls reports whether body, a function body kept as text (SQL or
+// PL/pgSQL), may call the function named name: the name is read in it as
+// an identifier followed by "(", by PostgreSQL's scanner, so comments
+// and string constants do not count. It errs towards yes: a namesake in
+// another schema counts, and so does a body the scanner rejects that
+// holds the name. A call built as a string (EXECUTE) is not seen.
+func Calls(body, name string) bool {
+	toks, err := Scan(body)
+	if err != nil {
+		return strings.Contains(body, name)
+	}
+	prev := ""
+	for _, t := range toks {
+		text := body[t.GetStart():t.GetEnd()]
+		if strings.HasPrefix(text, "--") || strings.HasPrefix(text, "/*") {
+			continue
+		}
+		if text == "(" && prev == name {
+			return true
+		}
+		prev = identName(text)
+	}
+	return false
+}
+
+// identName is the name an identifier token stands for: a quoted one's
+// text, an unquoted one folded as PostgreSQL folds it.
+func identName(tok string) string {
+	if q, ok := strings.CutPrefix(tok, `"`); ok {
+		return strings.ReplaceAll(strings.TrimSuffix(q, `"`), `""`, `"`)
+	}
+	return lowerASCII(tok)
+}

@@ -175,3 +175,25 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestCalls(t *testing.T) {
+	for _, c := range []struct {
+		body, name string
+		want       bool
+	}{
+		{"SELECT norm(t)", "norm", true},
+		{"SELECT NORM (t)", "norm", true},
+		{`RETURN "label"(t);`, "label", true},
+		{`RETURN "Label"(t);`, "label", false},
+		{"SELECT s.norm(t)", "norm", true},
+		{"-- norm(t)\nSELECT 'norm(' || t", "norm", false},
+		{"SELECT norm FROM t", "norm", false},
+		{"SELECT normal(t)", "norm", false},
+		{"SELECT 'unterminated", "norm", false},
+		{"SELECT 'unterminated norm(", "norm", true}, // unreadable: yes when named
+	} {
+		if got := sqltext.Calls(c.body, c.name); got != c.want {
+			t.Errorf("Calls(%q, %q) = %v; want %v", c.body, c.name, got, c.want)
+		}
+	}
+}
