@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +71,7 @@ type connLimit struct {
 	open   int
 	idle   map[*limitedConn]time.Time // idle connections, since when
 	bodies map[*limitedConn]time.Time // connections waiting for a body, since when
+	fresh  map[*limitedConn]time.Time // accepted, no request handled yet; since when
 
 	quiet     bool          // quiesce has begun; guarded by mu
 	drained   chan struct{} // closed when quiesce found the queue empty
@@ -98,7 +100,7 @@ const idleGrace = time.Second
 
 func newConnLimit(l net.Listener, max int, bodyTimeout time.Duration) *connLimit {
 	return &connLimit{Listener: l, max: max, bodyTimeout: bodyTimeout,
-		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{},
+		idle: map[*limitedConn]time.Time{}, bodies: map[*limitedConn]time.Time{}, fresh: map[*limitedConn]time.Time{},
 		drained: make(chan struct{}), closed: make(chan struct{})}
 }
 
@@ -251,6 +253,7 @@ func (l *connLimit) Accept() (net.Conn, error) {
 		l.mu.Unlock()
 		lc := &limitedConn{Conn: c, limit: l}
 		l.mu.Lock()
+		l.fresh[lc] = time.Now()
 		if l.open < l.max {
 			l.open++
 			l.mu.Unlock()
@@ -278,6 +281,9 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			victim.Close()
 			return lc, nil
 		}
+		l.mu.Lock()
+		delete(l.fresh, lc)
+		l.mu.Unlock()
 		refuse(c)
 	}
 }
@@ -327,6 +333,7 @@ type limitedConn struct {
 	net.Conn
 	limit  *connLimit
 	closed bool // guarded by limit.mu
+	served atomic.Bool
 }
 
 func (c *limitedConn) Close() error {
@@ -337,7 +344,50 @@ func (c *limitedConn) Close() error {
 		l.open--
 		delete(l.idle, c)
 		delete(l.bodies, c)
+		delete(l.fresh, c)
 	}
 	l.mu.Unlock()
 	return c.Conn.Close()
+}
+
+// served wraps the server's handler: a connection's first request to
+// reach it takes the connection off the fresh set (awaitFresh).
+func (l *connLimit) served(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lc, ok := r.Context().Value(connKey{}).(*limitedConn); ok && !lc.served.Load() {
+			lc.served.Store(true)
+			l.mu.Lock()
+			delete(l.fresh, lc)
+			l.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// awaitFresh waits, at most wait, until no connection accepted within
+// the last wait is still before its first request. http.Server drops a
+// request whose headers it finishes reading once Shutdown has begun: it
+// closes the connection without an answer, and the client, which sent
+// the request, sees EOF. The last connections the drain accepts are
+// often still reading theirs when the accept queue is empty (on a loaded
+// machine, 3 to 14 of 1,000 requests at each shutdown). One connected
+// for longer without a word is not about to send one.
+func (l *connLimit) awaitFresh(wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for {
+		now := time.Now()
+		pending := false
+		l.mu.Lock()
+		for _, since := range l.fresh {
+			if now.Sub(since) < wait {
+				pending = true
+				break
+			}
+		}
+		l.mu.Unlock()
+		if !pending || now.After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -107,11 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	limited := newConnLimit(ln, cfg.httpConns, cfg.bodyTimeout)
 	srv := &http.Server{
-		Handler: NewServer(Config{
+		Handler: limited.served(NewServer(Config{
 			Log: log, Tasks: tasks, Ready: ready.Check,
 			Draining: draining.Load, Denied: ready.Denied,
 			Metrics: metrics, PublicMetrics: cfg.metricsAddr == "", AccessLog: cfg.access,
-		}),
+		})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      max(15*time.Second, cfg.reqTimeout+5*time.Second),
@@ -305,6 +305,7 @@ func serveUntilDone(ctx context.Context, cfg *config, log *slog.Logger, srv *htt
 	if err := limited.quiesce(time.Second); err != nil {
 		log.Warn("closing the listener may reset queued connections", "err", err)
 	}
+	limited.awaitFresh(time.Second)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdown)
 	defer cancel()
