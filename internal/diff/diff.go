@@ -598,10 +598,12 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 		// (concurrent_index), as the Atlas CLI passes them.
 		diffOpts = append(diffOpts, func(o *schema.DiffOptions) { o.Extra = online.Extra })
 	}
+	regen := regenerated(from, to)
 	all, err := desDrv.RealmDiff(from, to, diffOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
+	all = withRegenerated(all, regen)
 	var tables []schema.Change
 	for _, c := range all {
 		switch c := c.(type) {
@@ -632,6 +634,112 @@ func plan(ctx context.Context, cur, des *sql.DB, schemas []string, def string, o
 			Constraints:      online.OnlineConstraints,
 		},
 	})
+}
+
+// regeneratedColumn is a column of a table in both states whose
+// generation expression the desired state changes or adds.
+type regeneratedColumn struct {
+	table    *schema.Table // the desired one
+	from, to *schema.Column
+}
+
+// regenerated takes out of both realms the columns whose generation
+// expression changes, or that become generated: PostgreSQL before 17
+// cannot change an expression in place (nor Atlas's differ, which fails
+// on them), so each is dropped and added again (withRegenerated), which
+// recomputes it; what depends on it is re-created around that by the
+// planner, as for any dropped column.
+func regenerated(from, to *schema.Realm) []regeneratedColumn {
+	var out []regeneratedColumn
+	for _, ts := range to.Schemas {
+		fs, ok := from.Schema(ts.Name)
+		if !ok {
+			continue
+		}
+		for _, tt := range ts.Tables {
+			ft, ok := fs.Table(tt.Name)
+			if !ok {
+				continue
+			}
+			for _, tc := range tt.Columns {
+				fc, ok := ft.Column(tc.Name)
+				if !ok {
+					continue
+				}
+				fx, tx := generatedExpr(fc), generatedExpr(tc)
+				if tx != "" && (fx == "" || fx != tx) {
+					out = append(out, regeneratedColumn{table: tt, from: fc, to: tc})
+				}
+			}
+			for _, r := range out {
+				if r.table == tt {
+					ft.Columns = slices.DeleteFunc(ft.Columns, func(c *schema.Column) bool { return c == r.from })
+					tt.Columns = slices.DeleteFunc(tt.Columns, func(c *schema.Column) bool { return c == r.to })
+				}
+			}
+		}
+	}
+	return out
+}
+
+// withRegenerated adds to the table changes the drop and add of each
+// regenerated column.
+func withRegenerated(all []schema.Change, regen []regeneratedColumn) []schema.Change {
+	for _, r := range regen {
+		var mt *schema.ModifyTable
+		for _, c := range all {
+			if m, ok := c.(*schema.ModifyTable); ok && m.T.Name == r.table.Name && schemaOf(m.T) == schemaOf(r.table) {
+				mt = m
+				break
+			}
+		}
+		if mt == nil {
+			mt = &schema.ModifyTable{T: r.table}
+			all = append(all, mt)
+		}
+		mt.Changes = append(mt.Changes, &schema.DropColumn{C: r.from}, &schema.AddColumn{C: r.to})
+	}
+	return all
+}
+
+// generatedExpr is a column's generation expression as Atlas compares
+// it (one pair of outer parentheses aside), "" for a column not
+// generated.
+func generatedExpr(c *schema.Column) string {
+	for _, a := range c.Attrs {
+		if g, ok := a.(*schema.GeneratedExpr); ok {
+			e := strings.TrimSpace(g.Expr)
+			if strings.HasPrefix(e, "(") && strings.HasSuffix(e, ")") && balanced(e[1:len(e)-1]) {
+				e = e[1 : len(e)-1]
+			}
+			return e
+		}
+	}
+	return ""
+}
+
+// balanced reports whether no closing parenthesis of s comes before its
+// opening one (so that "(a) + (b)" keeps its outer ones).
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
+}
+
+func schemaOf(t *schema.Table) string {
+	if t.Schema == nil {
+		return ""
+	}
+	return t.Schema.Name
 }
 
 // inspectTables reads Atlas's view of the tables. One unqualified schema

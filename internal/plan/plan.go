@@ -102,6 +102,8 @@ type planner struct {
 	// migration, for its dependents: dropped, re-created, or a column
 	// whose type changes (propagate keeps those apart).
 	killed map[catalog.ObjectID]bool
+	// readded holds the columns an Atlas change drops and adds again.
+	readded map[catalog.ObjectID]bool
 }
 
 // atlasChange is one Atlas change that touches one table, with the IDs
@@ -333,12 +335,15 @@ func (p *planner) propagate() error {
 		}
 	}
 	atlasKilled := map[catalog.ObjectID]bool{}
+	p.readded = map[catalog.ObjectID]bool{}
 	for _, a := range p.atlas {
 		for _, id := range a.kills {
 			p.killed[id] = true
 			atlasKilled[id] = true
 			if a.typeChange {
 				typeOnly[id] = true
+			} else if id.Kind == catalog.KindColumn && p.in.Des.Objects[id] != nil {
+				p.readded[id] = true // dropped and added again (a new generation expression)
 			}
 		}
 	}
@@ -389,11 +394,14 @@ func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map
 		}
 		return true, nil
 	}
-	if dep.Auto || atlasKilled[d.ID] {
+	if atlasKilled[d.ID] || (dep.Auto && !(stays && p.readded[dep.ID])) {
 		return true, nil // Atlas's own table changes cover it
 	}
-	// An Atlas object (index, check, foreign key, column default) that
-	// needs a re-created object: drop it before and add it again after.
+	// Either an Atlas object (index, check, foreign key, column default)
+	// that needs a re-created object, or one PostgreSQL drops with a
+	// column that is dropped and added again, which Atlas's diff, seeing
+	// it in both states, leaves alone.
+	// Drop it before and add it again after.
 	return d.Kind != catalog.KindColumn, p.recreateAtlas(d, dep)
 }
 
