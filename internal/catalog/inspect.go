@@ -33,6 +33,7 @@ func inspectors() []Inspector {
 		// of every object: they look their object up in the model.
 		inspectTableAttrs,
 		inspectIdentities,
+		inspectSerials,
 		inspectViewDefaults,
 		inspectTriggerStates,
 		inspectComments,

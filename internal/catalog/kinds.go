@@ -17,6 +17,7 @@ const (
 	KindSequence      Kind = "sequence"
 	KindSequenceOwner Kind = "sequence owner"
 	KindIdentity      Kind = "identity"
+	KindSerial        Kind = "serial sequence"
 	KindOwner         Kind = "owner"
 	KindTable         Kind = "table"
 	KindColumn        Kind = "column"
@@ -141,6 +142,7 @@ var kinds = map[Kind]Facts{
 	KindPartitionKey:  attribute,
 	KindSequenceOwner: attribute,
 	KindIdentity:      attribute,
+	KindSerial:        attribute,
 	KindOwner:         attribute,
 	KindComment:       attribute,
 	KindPrivileges:    attribute,

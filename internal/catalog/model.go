@@ -200,6 +200,9 @@ type Model struct {
 	// not objects of the model (their column creates and drops them),
 	// but what their privileges and comments belong to.
 	owned map[uint32]*Object
+	// serials are the sequences of serial columns, read with the
+	// sequences and added as the columns' attributes (inspectSerials).
+	serials []serialSeq
 }
 
 // NewModel returns an empty model of the given schemas.

@@ -54,6 +54,7 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 		return fmt.Errorf("catalog: sequences: %w", err)
 	}
 	defer rows.Close()
+	var serials []serialSeq
 	for rows.Next() {
 		var (
 			schema, name, oschema, otable, ocol string
@@ -65,6 +66,9 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 		if err := rows.Scan(&schema, &name, &oid, &s.typ, &s.start, &s.inc, &s.min, &s.max, &s.cache, &s.cycle,
 			&oschema, &otable, &ocol, &identity, pqArrayOut(&defaults)); err != nil {
 			return fmt.Errorf("catalog: sequences: %w", err)
+		}
+		if !identity && otable != "" && serial(name, defaults) {
+			serials = append(serials, serialSeq{schema, name, ID(KindColumn, oschema, otable, ocol), s})
 		}
 		if identity || serial(name, defaults) {
 			if otable != "" {
@@ -121,7 +125,50 @@ ORDER BY 1, 2`, pqArray(m.Schemas))
 			return err
 		}
 	}
+	m.serials = serials
 	return rows.Err()
+}
+
+// serialSeq is the sequence of a column Atlas reads as serial.
+type serialSeq struct {
+	schema, name string
+	column       ObjectID
+	seq          sequence
+}
+
+// inspectSerials adds the parameters of serial columns' sequences, read
+// by inspectSequences, as an attribute of the column. Atlas's serial column creates its sequence
+// with PostgreSQL's defaults for its type; this object sets what differs
+// from them (ALTER SEQUENCE … MAXVALUE, CYCLE, CACHE …) and alters it in
+// place later, never with RESTART: the current value is data.
+func inspectSerials(_ context.Context, _ Querier, m *Model) error {
+	var add []*Object
+	for _, sr := range m.serials {
+		parent := m.Objects[sr.column]
+		if parent == nil {
+			continue
+		}
+		s := sr.seq
+		_, hi := s.bounds()
+		atlas := sequence{typ: s.typ, start: 1, inc: 1, min: 1, max: hi, cache: 1}
+		qname := m.Qualify(sr.schema, sr.name)
+		alter := func(from *sequence) []string {
+			if c := s.clauses(from); len(c) > 0 {
+				return []string{"ALTER SEQUENCE " + qname + " " + strings.Join(c, " ")}
+			}
+			return nil
+		}
+		o := m.attr(KindSerial, parent, s.compared(), alter(&atlas), nil)
+		o.Alter = func(from *Object) ([]string, bool) {
+			if from.seq == nil {
+				return nil, false
+			}
+			return alter(from.seq), true
+		}
+		o.seq = &s
+		add = append(add, o)
+	}
+	return m.addAll(add)
 }
 
 // serial reports whether Atlas reads a column default of the sequence as

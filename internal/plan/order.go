@@ -16,7 +16,9 @@ import (
 //   - a step that creates (or alters into) X comes after the steps that
 //     create or alter what X needs in the desired state;
 //   - a step that removes the current X comes before the steps that drop
-//     or invalidate what X needed in the current state;
+//     or invalidate what X needed in the current state (but for what an
+//     X altered in place needs automatically, which cannot be dropped,
+//     or X would not stay);
 //   - dropping X comes before creating X again, and dropping a relation
 //     or type comes before creating another one of the same name.
 func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
@@ -67,6 +69,12 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 				continue
 			}
 			for _, d := range o.Deps {
+				if d.Auto && strings.HasPrefix(n.name, "alter ") {
+					// An object altered in place that would go with what
+					// it needs stays, so that is not dropped: it is
+					// changed in place too (a column's type).
+					continue
+				}
 				for _, j := range killers[d.ID] {
 					addEdge(i, j)
 				}
