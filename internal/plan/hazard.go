@@ -17,7 +17,7 @@ import (
 // serves traffic.
 func (p *planner) mark(out []*migrate.Change) []*migrate.Change {
 	for _, c := range out {
-		if s, ok := markPartition(c); ok {
+		if s, ok := markOwn(c); ok {
 			c.Source = s
 			continue
 		}

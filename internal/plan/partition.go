@@ -11,10 +11,11 @@ import (
 	"tasks/internal/catalog"
 )
 
-// partitionStep is the Source of the statements of a partition's
-// create, drop or move: their hazards on a parent that serves traffic,
-// and whether they run outside a transaction block.
-type partitionStep struct {
+// ownStep is the Source of statements the planner writes itself that
+// run outside a transaction or carry hazards on a table that serves
+// traffic: a partition's create, drop or move, an index of the model's
+// built on an existing table (indexes.go).
+type ownStep struct {
 	schema.Change // nil: the statement is the model's
 	noTx          bool
 	hazards       []string
@@ -87,7 +88,7 @@ func (p *planner) createPartition(n *node, o *catalog.Object) {
 		hs = append(hs, fmt.Sprintf("scans default partition %s under ACCESS EXCLUSIVE for rows that belong to the new "+
 			"partition (and fails if it finds any: move them first)", d))
 	}
-	setSteps(n.changes, &partitionStep{hazards: hs})
+	setSteps(n.changes, &ownStep{hazards: hs})
 }
 
 func (p *planner) dropPartition(n *node, o *catalog.Object) {
@@ -102,7 +103,7 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 		ps, pname, _, _ := o.Partition()
 		detach := &migrate.Change{Cmd: "ALTER TABLE " + p.in.Des.Qualify(ps, pname) + " DETACH PARTITION " +
 			p.in.Des.Qualify(o.Schema, o.Name) + " CONCURRENTLY", Comment: fmt.Sprintf("detach partition %s", ident(o.Name))}
-		detach.Source = &partitionStep{noTx: true}
+		detach.Source = &ownStep{noTx: true}
 		if len(n.changes) > 0 {
 			n.changes[0].Comment, n.changes[0].Source = fmt.Sprintf("drop detached table %s", ident(o.Name)), nil
 		}
@@ -113,7 +114,7 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 	if def != "" {
 		why = fmt.Sprintf("PostgreSQL detaches no partition CONCURRENTLY while default partition %s exists", def)
 	}
-	setSteps(n.changes, &partitionStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking "+
+	setSteps(n.changes, &ownStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking "+
 		"its reads and writes, to drop partition %s (%s)", parent, ident(o.Name), why)}})
 }
 
@@ -124,7 +125,7 @@ func (p *planner) movePartition(n *node, cur, des *catalog.Object) {
 		switch {
 		case strings.Contains(c.Cmd, " DETACH PARTITION "):
 			if parent, live := p.liveParent(cur); live {
-				c.Source = &partitionStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, "+
+				c.Source = &ownStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, "+
 					"blocking its reads and writes (DETACH PARTITION without CONCURRENTLY)", parent)}}
 			}
 		case strings.Contains(c.Cmd, " ATTACH PARTITION "):
@@ -138,20 +139,20 @@ func (p *planner) movePartition(n *node, cur, des *catalog.Object) {
 			if d := p.defaultPartition(des); d != "" {
 				hs = append(hs, fmt.Sprintf("scans default partition %s for rows of the new bound", d))
 			}
-			c.Source = &partitionStep{hazards: hs}
+			c.Source = &ownStep{hazards: hs}
 		}
 	}
 }
 
-func setSteps(cs []*migrate.Change, s *partitionStep) {
+func setSteps(cs []*migrate.Change, s *ownStep) {
 	for _, c := range cs {
 		c.Source = s
 	}
 }
 
-// markPartition is mark's reading of a partitionStep.
-func markPartition(c *migrate.Change) (*Step, bool) {
-	ps, ok := c.Source.(*partitionStep)
+// markOwn is mark's reading of a ownStep.
+func markOwn(c *migrate.Change) (*Step, bool) {
+	ps, ok := c.Source.(*ownStep)
 	if !ok {
 		return nil, false
 	}
@@ -263,7 +264,7 @@ func (p *planner) indexByPartition(c *migrate.Change) []*migrate.Change {
 	if len(parts) == 0 {
 		return nil
 	}
-	out := []*migrate.Change{{Cmd: only, Comment: c.Comment, Source: &partitionStep{}}}
+	out := []*migrate.Change{{Cmd: only, Comment: c.Comment, Source: &ownStep{}}}
 	var attach []*migrate.Change
 	for _, o := range parts {
 		name, create, ok := o.PartitionIndex(idx.Name)
@@ -271,8 +272,8 @@ func (p *planner) indexByPartition(c *migrate.Change) []*migrate.Change {
 			return nil
 		}
 		out = append(out, &migrate.Change{Cmd: strings.Replace(create, "INDEX ", "INDEX CONCURRENTLY ", 1),
-			Comment: fmt.Sprintf("build the index of partition %s", ident(o.Name)), Source: &partitionStep{noTx: true}})
-		attach = append(attach, &migrate.Change{Source: &partitionStep{},
+			Comment: fmt.Sprintf("build the index of partition %s", ident(o.Name)), Source: &ownStep{noTx: true}})
+		attach = append(attach, &migrate.Change{Source: &ownStep{},
 			Cmd: "ALTER INDEX " + p.in.Des.Qualify(s, idx.Name) + " ATTACH PARTITION " + p.in.Des.Qualify(o.Schema, name)})
 	}
 	attach[0].Comment = fmt.Sprintf("attach the partitions' indexes to index %s", ident(idx.Name))

@@ -72,6 +72,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 		return nil, err
 	}
 	p.partitionSteps(nodes)
+	p.modelIndexes(nodes)
 	out, err := order(nodes, in.Cur, in.Des)
 	if err != nil {
 		return nil, err
@@ -401,8 +402,12 @@ func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map
 	// that needs a re-created object, or one PostgreSQL drops with a
 	// column that is dropped and added again, which Atlas's diff, seeing
 	// it in both states, leaves alone.
-	// Drop it before and add it again after.
-	return d.Kind != catalog.KindColumn, p.recreateAtlas(d, dep)
+	// Drop it before and add it again after (a column goes only when
+	// generated: for any other, its default).
+	if err := p.recreateAtlas(d, dep); err != nil {
+		return false, err
+	}
+	return d.Kind != catalog.KindColumn || p.readded[d.ID], nil
 }
 
 // recreateAtlas adds Atlas changes that drop an index, constraint or
@@ -446,6 +451,18 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 		}
 	case catalog.KindColumn:
 		c, ok := ft.Column(d.Name)
+		if ok && generated(c) {
+			// A stored generated column has no expression to set apart
+			// from it: it is dropped and added again, which recomputes
+			// it, and what goes with it is re-created after it.
+			before = &schema.DropColumn{C: c}
+			if tt != nil {
+				if c2, ok := tt.Column(d.Name); ok && stays {
+					after = &schema.AddColumn{C: c2}
+				}
+			}
+			break
+		}
 		if !ok || c.Default == nil {
 			break
 		}
@@ -463,9 +480,10 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 			"nothing written. Split the change into two migrations: first remove or change %s in the desired state and run "+
 			"migrate diff, then make the change of %s and run it again", d.ID, dep.ID, d.ID, dep.ID)
 	}
+	_, regen := before.(*schema.DropColumn)
 	b := &atlasChange{table: ft, top: before, sub: true}
 	p.touch(b, before)
-	if d.Kind == catalog.KindColumn {
+	if d.Kind == catalog.KindColumn && !regen {
 		b.creates, b.kills = nil, nil // the column stays: only its default goes
 		b.removes = []catalog.ObjectID{d.ID}
 	}
@@ -473,12 +491,25 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 	if after != nil {
 		a := &atlasChange{table: tt, top: after, sub: true}
 		p.touch(a, after)
-		if d.Kind == catalog.KindColumn {
+		if d.Kind == catalog.KindColumn && !regen {
 			a.removes = nil
 		}
 		p.atlas = append(p.atlas, a)
+		if regen {
+			p.readded[d.ID] = true
+		}
 	}
 	return nil
+}
+
+// generated reports whether c is a generated column.
+func generated(c *schema.Column) bool {
+	for _, a := range c.Attrs {
+		if _, ok := a.(*schema.GeneratedExpr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func findTable(r *schema.Realm, s, name string) *schema.Table {
