@@ -52,9 +52,14 @@ func Concurrent(stmt string) bool {
 
 // hazards names what a statement of Atlas's on an existing table does
 // to it under load: rewrites it, scans it under a lock that blocks
-// writes, or blocks writes while an index builds. A table created in the
-// same migration is empty: its statements carry none.
+// writes, or blocks writes while an index builds; and the data it
+// destroys. A table created in the same migration is empty: its
+// statements carry none.
 func (p *planner) hazards(c *migrate.Change) []string {
+	if dt, ok := c.Source.(*schema.DropTable); ok && p.exists(dt.T) {
+		return []string{fmt.Sprintf("drops table %s and every row it holds (a rename is a drop and a create "+
+			"to a diff: write ALTER TABLE … RENAME TO by hand instead)", ident(dt.T.Name))}
+	}
 	mt, ok := c.Source.(*schema.ModifyTable)
 	if !ok || !p.exists(mt.T) {
 		// (Atlas also alters a new table: a foreign key of a cycle
@@ -89,6 +94,12 @@ func (p *planner) hazards(c *migrate.Change) []string {
 	}
 	for _, sub := range mt.Changes {
 		switch sub := sub.(type) {
+		case *schema.DropColumn:
+			id := catalog.ID(catalog.KindColumn, schemaName(mt.T), t, sub.C.Name)
+			if !generated(sub.C) && !p.readded[id] {
+				hs = append(hs, fmt.Sprintf("drops column %s of table %s and the values it holds (a rename is a drop "+
+					"and an add to a diff: write ALTER TABLE … RENAME COLUMN by hand instead)", ident(sub.C.Name), ident(t)))
+			}
 		case *schema.AddColumn:
 			if why := p.rewritingColumn(sub.C); why != "" {
 				rewrite(fmt.Sprintf("column %s added %s", ident(sub.C.Name), why))

@@ -105,7 +105,8 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 			p.in.Des.Qualify(o.Schema, o.Name) + " CONCURRENTLY", Comment: fmt.Sprintf("detach partition %s", ident(o.Name))}
 		detach.Source = &ownStep{noTx: true}
 		if len(n.changes) > 0 {
-			n.changes[0].Comment, n.changes[0].Source = fmt.Sprintf("drop detached table %s", ident(o.Name)), nil
+			n.changes[0].Comment = fmt.Sprintf("drop detached table %s", ident(o.Name))
+			n.changes[0].Source = &ownStep{hazards: []string{rowsLost(o)}}
 		}
 		n.changes = append([]*migrate.Change{detach}, n.changes...)
 		return
@@ -115,7 +116,12 @@ func (p *planner) dropPartition(n *node, o *catalog.Object) {
 		why = fmt.Sprintf("PostgreSQL detaches no partition CONCURRENTLY while default partition %s exists", def)
 	}
 	setSteps(n.changes, &ownStep{hazards: []string{fmt.Sprintf("takes ACCESS EXCLUSIVE on table %s, blocking "+
-		"its reads and writes, to drop partition %s (%s)", parent, ident(o.Name), why)}})
+		"its reads and writes, to drop partition %s (%s)", parent, ident(o.Name), why), rowsLost(o)}})
+}
+
+// rowsLost is the hazard of dropping partition o.
+func rowsLost(o *catalog.Object) string {
+	return fmt.Sprintf("drops partition %s and every row it holds", ident(o.Name))
 }
 
 // movePartition marks the DETACH and ATTACH of a partition whose bound
