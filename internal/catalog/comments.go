@@ -12,6 +12,8 @@ import (
 // extension. Run after every kind's inspector: only objects in the model
 // get comments.
 func inspectComments(ctx context.Context, q Querier, m *Model) error {
+	// Objects PostgreSQL creates have comments of its own, left alone;
+	// but for the public schema's, which a schema.sql may change.
 	rows, err := q.QueryContext(ctx, `
 WITH d AS (SELECT * FROM pg_description WHERE objoid >= 16384)
 SELECT 'pg_class', c.oid, d.objsubid, c.relkind::text, n.nspname, c.relname, coalesce(a.attname, ''), d.description
@@ -52,7 +54,8 @@ FROM d JOIN pg_statistic_ext s ON d.classoid = 'pg_statistic_ext'::regclass AND 
 JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = ANY($1)
 UNION ALL
 SELECT 'pg_namespace', n.oid, 0, 'SCHEMA', '', n.nspname, '', d.description
-FROM d JOIN pg_namespace n ON d.classoid = 'pg_namespace'::regclass AND n.oid = d.objoid
+FROM pg_description d JOIN pg_namespace n ON d.classoid = 'pg_namespace'::regclass AND n.oid = d.objoid
+WHERE n.oid >= 16384 OR (n.nspname = 'public' AND d.description <> '`+publicComment+`')
 UNION ALL
 SELECT 'pg_extension', e.oid, 0, 'EXTENSION', '', e.extname, '', d.description
 FROM d JOIN pg_extension e ON d.classoid = 'pg_extension'::regclass AND e.oid = d.objoid
@@ -83,9 +86,11 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 				Table: parent.Table, Deps: []Dep{{ID: parent.ID, Auto: true}}}
 		}
 		target := m.commentTarget(parent, cat, schema, name, extra)
-		o := m.attr(KindComment, parent, text,
-			[]string{"COMMENT ON " + target + " IS " + QuoteLiteral(text)},
-			[]string{"COMMENT ON " + target + " IS NULL"})
+		drop := "COMMENT ON " + target + " IS NULL"
+		if cat == "pg_namespace" && name == "public" {
+			drop = "COMMENT ON " + target + " IS " + QuoteLiteral(publicComment) // as a new database has it
+		}
+		o := m.attr(KindComment, parent, text, []string{"COMMENT ON " + target + " IS " + QuoteLiteral(text)}, []string{drop})
 		add = append(add, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -93,6 +98,9 @@ ORDER BY 1, 5, 6, 7, 3`, pqArray(m.Schemas))
 	}
 	return m.addAll(add)
 }
+
+// publicComment is the comment every new database's public schema has.
+const publicComment = "standard public schema"
 
 // commentTarget is what COMMENT ON and ALTER … OWNER TO name for the
 // catalog row (schema, name, extra) of the model's object parent: the
