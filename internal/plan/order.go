@@ -3,6 +3,7 @@ package plan
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,9 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 		for _, id := range n.creates {
 			if o := des.Objects[id]; o != nil {
 				for _, d := range o.Deps {
+					if slices.Contains(n.free, d.ID) {
+						continue
+					}
 					for _, j := range creators[d.ID] {
 						addEdge(j, i)
 					}
@@ -69,7 +73,7 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 				continue
 			}
 			for _, d := range o.Deps {
-				if d.Auto && strings.HasPrefix(n.name, "alter ") {
+				if slices.Contains(n.free, d.ID) || (d.Auto && strings.HasPrefix(n.name, "alter ")) {
 					// An object altered in place that would go with what
 					// it needs stays, so that is not dropped: it is
 					// changed in place too (a column's type).

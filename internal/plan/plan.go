@@ -16,6 +16,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -103,8 +104,9 @@ type planner struct {
 	// migration, for its dependents: dropped, re-created, or a column
 	// whose type changes (propagate keeps those apart).
 	killed map[catalog.ObjectID]bool
-	// readded holds the columns an Atlas change drops and adds again.
-	readded map[catalog.ObjectID]bool
+	// readded holds the columns an Atlas change drops and adds again;
+	// retyped, those whose type it changes in place.
+	readded, retyped map[catalog.ObjectID]bool
 }
 
 // atlasChange is one Atlas change that touches one table, with the IDs
@@ -119,6 +121,10 @@ type atlasChange struct {
 	kills   []catalog.ObjectID
 	// typeChange: the column keeps existing, but dependents must go.
 	typeChange bool
+	// free are dependencies of the objects it touches that it need not
+	// wait for: a column default that other changes set apart (dropped
+	// before its function goes, set again after it is back).
+	free []catalog.ObjectID
 }
 
 // actions decides, for every object outside Atlas's tables, whether it
@@ -330,6 +336,7 @@ func (p *planner) touch(a *atlasChange, sub schema.Change) {
 func (p *planner) propagate() error {
 	p.killed = map[catalog.ObjectID]bool{}
 	typeOnly := map[catalog.ObjectID]bool{}
+	p.retyped = typeOnly
 	for id, a := range p.act {
 		if a == drop || a == replace {
 			p.killed[id] = true
@@ -353,11 +360,17 @@ func (p *planner) propagate() error {
 		changed = false
 		for _, id := range p.in.Cur.IDs() {
 			d := p.in.Cur.Objects[id]
-			if p.killed[id] || handled[id] {
+			if (p.killed[id] && !typeOnly[id]) || handled[id] {
 				continue
 			}
 			for _, dep := range d.Deps {
 				if !p.killed[dep.ID] || (dep.Auto && typeOnly[dep.ID] && !dep.Retype) {
+					continue
+				}
+				if typeOnly[id] && dep.ID.Kind != catalog.KindFunction {
+					// A column whose type changes in place: only what its
+					// default calls is for it to set apart; the rest
+					// Atlas's ALTER COLUMN TYPE covers.
 					continue
 				}
 				gone, err := p.invalidate(d, dep, atlasKilled)
@@ -395,7 +408,7 @@ func (p *planner) invalidate(d *catalog.Object, dep catalog.Dep, atlasKilled map
 		}
 		return true, nil
 	}
-	if atlasKilled[d.ID] || (dep.Auto && !(stays && p.readded[dep.ID])) {
+	if (atlasKilled[d.ID] && !p.retyped[d.ID]) || (dep.Auto && !(stays && p.readded[dep.ID])) {
 		return true, nil // Atlas's own table changes cover it
 	}
 	// Either an Atlas object (index, check, foreign key, column default)
@@ -481,6 +494,15 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 			"migrate diff, then make the change of %s and run it again", d.ID, dep.ID, d.ID, dep.ID)
 	}
 	_, regen := before.(*schema.DropColumn)
+	if d.Kind == catalog.KindColumn && !regen {
+		// Atlas's other changes of the column (its type) need not wait
+		// for what its default needs: the default is set apart.
+		for _, a := range p.atlas {
+			if a.table.Name == ft.Name && schemaName(a.table) == schemaName(ft) && slices.Contains(a.creates, d.ID) {
+				a.free = append(a.free, dep.ID)
+			}
+		}
+	}
 	b := &atlasChange{table: ft, top: before, sub: true}
 	p.touch(b, before)
 	if d.Kind == catalog.KindColumn && !regen {
@@ -554,6 +576,7 @@ type node struct {
 	creates []catalog.ObjectID
 	removes []catalog.ObjectID
 	kills   []catalog.ObjectID
+	free    []catalog.ObjectID // dependencies edges ignore (atlasChange.free)
 	prio    int
 	atlas   []*atlasChange
 }
@@ -626,6 +649,7 @@ func (p *planner) nodes(ctx context.Context) ([]*node, error) {
 			n.creates = append(n.creates, a.creates...)
 			n.removes = append(n.removes, a.removes...)
 			n.kills = append(n.kills, a.kills...)
+			n.free = append(n.free, a.free...)
 		}
 		nodes = append(nodes, n)
 	}
@@ -743,7 +767,7 @@ func (p *planner) group(others []*node) [][]*atlasChange {
 	idx := map[*atlasChange]int{}
 	for _, a := range p.atlas {
 		idx[a] = len(fine)
-		fine = append(fine, &node{creates: a.creates, removes: a.removes, kills: a.kills})
+		fine = append(fine, &node{creates: a.creates, removes: a.removes, kills: a.kills, free: a.free})
 	}
 	edges := edges(fine, p.in.Cur, p.in.Des)
 	tied := map[*atlasChange]bool{}
