@@ -666,7 +666,7 @@ func regenerated(from, to *schema.Realm) []regeneratedColumn {
 				if !ok {
 					continue
 				}
-				fx, tx := generatedExpr(fc), generatedExpr(tc)
+				fx, tx := dplan.GeneratedExpr(fc), dplan.GeneratedExpr(tc)
 				if tx != "" && (fx == "" || fx != tx) {
 					out = append(out, regeneratedColumn{table: tt, from: fc, to: tc})
 				}
@@ -700,39 +700,6 @@ func withRegenerated(all []schema.Change, regen []regeneratedColumn) []schema.Ch
 		mt.Changes = append(mt.Changes, &schema.DropColumn{C: r.from}, &schema.AddColumn{C: r.to})
 	}
 	return all
-}
-
-// generatedExpr is a column's generation expression as Atlas compares
-// it (one pair of outer parentheses aside), "" for a column not
-// generated.
-func generatedExpr(c *schema.Column) string {
-	for _, a := range c.Attrs {
-		if g, ok := a.(*schema.GeneratedExpr); ok {
-			e := strings.TrimSpace(g.Expr)
-			if strings.HasPrefix(e, "(") && strings.HasSuffix(e, ")") && balanced(e[1:len(e)-1]) {
-				e = e[1 : len(e)-1]
-			}
-			return e
-		}
-	}
-	return ""
-}
-
-// balanced reports whether no closing parenthesis of s comes before its
-// opening one (so that "(a) + (b)" keeps its outer ones).
-func balanced(s string) bool {
-	depth := 0
-	for _, r := range s {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			if depth--; depth < 0 {
-				return false
-			}
-		}
-	}
-	return depth == 0
 }
 
 func schemaOf(t *schema.Table) string {

@@ -525,13 +525,39 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 }
 
 // generated reports whether c is a generated column.
-func generated(c *schema.Column) bool {
+func generated(c *schema.Column) bool { return GeneratedExpr(c) != "" }
+
+// GeneratedExpr is a column's generation expression as Atlas compares
+// it (one pair of outer parentheses aside), "" for a column not
+// generated.
+func GeneratedExpr(c *schema.Column) string {
 	for _, a := range c.Attrs {
-		if _, ok := a.(*schema.GeneratedExpr); ok {
-			return true
+		if g, ok := a.(*schema.GeneratedExpr); ok {
+			e := strings.TrimSpace(g.Expr)
+			if strings.HasPrefix(e, "(") && strings.HasSuffix(e, ")") && balanced(e[1:len(e)-1]) {
+				e = e[1 : len(e)-1]
+			}
+			return e
 		}
 	}
-	return false
+	return ""
+}
+
+// balanced reports whether no closing parenthesis of s comes before its
+// opening one (so that "(a) + (b)" keeps its outer ones).
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 func findTable(r *schema.Realm, s, name string) *schema.Table {
