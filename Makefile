@@ -7,7 +7,9 @@ BIN       := bin
 ENV       ?= local
 MIGRATE   := $(BIN)/migrate
 
-DEVDB_PORT ?= 55432
+# Below Linux's ephemeral port range (32768-60999): an outgoing
+# connection cannot be holding it when make run starts.
+DEVDB_PORT ?= 25432
 API_URL    ?= http://localhost:8080
 
 .PHONY: all bench build build-run build-migrate generate diff drift migrate status set hash validate lint lint-go migrate-lint run e2e test test-short clean
@@ -54,7 +56,7 @@ validate: $(MIGRATE)
 
 # Serve the API. With DATABASE_URL set: migrate it, then serve. Without:
 # a throwaway PostgreSQL on port $(DEVDB_PORT), migrated, gone on exit
-# (DEVDB_PORT=55433 make run when that port is taken). devdb applies the
+# (DEVDB_PORT=25433 make run when that port is taken). devdb applies the
 # embedded migrations itself, so this builds only api and devdb.
 run: build-run
 ifdef DATABASE_URL

@@ -8,7 +8,7 @@
 #   DATABASE_URL  its database, for psql (default: the one `make run` starts)
 set -euo pipefail
 API_URL="${API_URL:-http://localhost:8080}"
-DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:55432/tasks?sslmode=disable}"
+DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:25432/tasks?sslmode=disable}"
 
 cols="id, title, done, created_at, updated_at"
 show() {
