@@ -201,9 +201,12 @@ ORDER BY 1, 2, 3`, pqArray(m.Schemas))
 		if err := m.Add(o); err != nil {
 			return err
 		}
-		if index != 0 {
+		if index != 0 && strings.Contains("pux", typ) {
 			// The index behind a primary key, unique or exclusion
 			// constraint is the constraint's: point its address there.
+			// (A foreign key's conindid is the index it references,
+			// another constraint's; on a self-reference, that of its
+			// own table.)
 			if id, ok := m.Lookup(Addr{"pg_class", index, 0}); ok {
 				if idx := m.Objects[id]; idx.Table == table {
 					delete(m.addrs, idx.Addr)
