@@ -227,7 +227,7 @@ func (p *planner) atlasChanges() error {
 			ids := p.tableIDs(p.in.Cur, c.T)
 			p.atlas = append(p.atlas, &atlasChange{table: c.T, top: c, removes: ids, kills: ids})
 		case *schema.ModifyTable:
-			for _, sub := range c.Changes {
+			for _, sub := range splitModify(c.Changes) {
 				a := &atlasChange{table: c.T, top: sub, sub: true}
 				p.touch(a, sub)
 				p.atlas = append(p.atlas, a)
@@ -237,6 +237,22 @@ func (p *planner) atlasChanges() error {
 		}
 	}
 	return nil
+}
+
+// splitModify turns a changed foreign key into its drop and its add: the
+// graph may need to place them apart (the drop before a referenced
+// column's type changes, the add after it), which one sub-change that
+// both kills and creates the key cannot be.
+func splitModify(subs []schema.Change) []schema.Change {
+	out := make([]schema.Change, 0, len(subs))
+	for _, sub := range subs {
+		if m, ok := sub.(*schema.ModifyForeignKey); ok {
+			out = append(out, &schema.DropForeignKey{F: m.From}, &schema.AddForeignKey{F: m.To})
+			continue
+		}
+		out = append(out, sub)
+	}
+	return out
 }
 
 // tableIDs are the model IDs of an Atlas table and everything Atlas
