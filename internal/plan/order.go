@@ -20,8 +20,8 @@ import (
 //     or invalidate what X needed in the current state (but for what an
 //     X altered in place needs automatically, which cannot be dropped,
 //     or X would not stay);
-//   - dropping X comes before creating X again, and dropping a relation
-//     or type comes before creating another one of the same name.
+//   - dropping X comes before creating X again, and dropping a relation,
+//     type or routine comes before creating another one of the same name.
 func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 	creators, killers := map[catalog.ObjectID][]int{}, map[catalog.ObjectID][]int{}
 	slots := map[string][]int{}
@@ -91,8 +91,14 @@ func edges(nodes []*node, cur, des *catalog.Model) [][2]int {
 // slot is the name an object occupies in its schema's namespace of
 // relations and types, "" for kinds without one.
 func slot(o *catalog.Object) string {
-	if o.Kind.Facts().Slot {
+	switch f := o.Kind.Facts(); {
+	case f.Slot:
 		return o.Schema + "." + o.Name
+	case f.Signature:
+		// Overloads of a name: a new one created while an old one is
+		// still there would make calls by that name ambiguous (or pick
+		// another overload) until the old one goes.
+		return "routine " + o.Schema + "." + o.Name
 	}
 	return ""
 }

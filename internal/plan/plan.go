@@ -74,6 +74,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	}
 	p.partitionSteps(nodes)
 	p.modelIndexes(nodes)
+	deferOutsideTx(nodes)
 	out, err := order(nodes, in.Cur, in.Des)
 	if err != nil {
 		return nil, err
@@ -294,6 +295,11 @@ func (p *planner) touch(a *atlasChange, sub schema.Change) {
 		kill(col(c.C.Name))
 	case *schema.ModifyColumn:
 		id := col(c.To.Name)
+		if c.Change == schema.ChangeNull {
+			// Its nullability alone: what uses the column (a view) needs
+			// it to exist, not to be set, so nothing waits for this.
+			break
+		}
 		add(id)
 		a.removes = append(a.removes, id)
 		if c.Change.Is(schema.ChangeType) {
@@ -922,6 +928,39 @@ func comment(verb string, o *catalog.Object) string {
 		}
 	}
 	return fmt.Sprintf("%s %s %s", verb, o.Kind, ident(o.Name))
+}
+
+// deferOutsideTx gives the steps that run outside a transaction (a
+// concurrent index build or drop, a VALIDATE on its own, a concurrent
+// detach) the last places the graph allows. They may take minutes on a
+// large table, and each ends the file before it: a view dropped before
+// them and re-created after would be missing for that long, where after
+// them it is re-created in the same transaction as the change that
+// needed it gone.
+func deferOutsideTx(nodes []*node) {
+	for _, n := range nodes {
+		for _, c := range n.changes {
+			if outsideTx(c) {
+				n.prio += 100_000_000
+				break
+			}
+		}
+	}
+}
+
+// outsideTx reports whether a planned statement runs outside a
+// transaction block (see mark).
+func outsideTx(c *migrate.Change) bool {
+	if Concurrent(c.Cmd) {
+		return true
+	}
+	switch s := c.Source.(type) {
+	case *autocommit:
+		return true
+	case *ownStep:
+		return s.noTx
+	}
+	return false
 }
 
 // priority places a non-Atlas step among the others when the graph
