@@ -53,7 +53,7 @@ func (m *Model) relation(oid uint32) *Object {
 
 // inspectTableAttrs adds the attributes of the model's tables that
 // Atlas's table diff does not plan: row-level security, storage
-// parameters, replica identity and the column attributes of
+// parameters, replica identity, UNLOGGED and the column attributes of
 // columnAttrs. Each is
 // an object only when it differs from PostgreSQL's default, so a table
 // left at the defaults has none and a dropped attribute is a reset.
@@ -62,7 +62,7 @@ func inspectTableAttrs(ctx context.Context, q Querier, m *Model) error {
 SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, coalesce(c.reloptions, '{}'),
        coalesce((SELECT t.reloptions FROM pg_class t WHERE t.oid = c.reltoastrelid), '{}'),
        c.relreplident,
-       coalesce(ri.relname, ''), coalesce(ri.oid, 0)
+       coalesce(ri.relname, ''), coalesce(ri.oid, 0), c.relpersistence = 'u'
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (pg_index x JOIN pg_class ri ON ri.oid = x.indexrelid) ON x.indrelid = c.oid AND x.indisreplident
@@ -80,8 +80,9 @@ ORDER BY n.nspname, c.relname`, pqArray(m.Schemas))
 			opts, toast          []string
 			replident, replindex string
 			replOID              uint32
+			unlogged             bool
 		)
-		if err := rows.Scan(&oid, &rls, &force, pq.Array(&opts), pq.Array(&toast), &replident, &replindex, &replOID); err != nil {
+		if err := rows.Scan(&oid, &rls, &force, pq.Array(&opts), pq.Array(&toast), &replident, &replindex, &replOID, &unlogged); err != nil {
 			return fmt.Errorf("catalog: table attributes: %w", err)
 		}
 		t := m.relation(oid)
@@ -100,6 +101,12 @@ ORDER BY n.nspname, c.relname`, pqArray(m.Schemas))
 		}
 		if o := m.replicaObject(t, name, replident, replindex, replOID); o != nil {
 			add = append(add, o)
+		}
+		if unlogged {
+			// Atlas's CREATE TABLE writes a logged table; SET LOGGED
+			// and SET UNLOGGED rewrite it.
+			add = append(add, m.attr(KindUnlogged, t, "unlogged", []string{"ALTER TABLE " + name + " SET UNLOGGED"},
+				[]string{"ALTER TABLE " + name + " SET LOGGED"}))
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -37,6 +37,7 @@ const (
 	KindRLS           Kind = "row level security"
 	KindTableOptions  Kind = "storage parameters"
 	KindReplica       Kind = "replica identity"
+	KindUnlogged      Kind = "unlogged"
 	KindColumnStats   Kind = "statistics target"
 	KindColumnStorage Kind = "storage"
 	KindCompression   Kind = "compression"
@@ -149,6 +150,7 @@ var kinds = map[Kind]Facts{
 	KindRLS:           attribute,
 	KindTableOptions:  attribute,
 	KindReplica:       attribute,
+	KindUnlogged:      attribute,
 	KindColumnStats:   attribute,
 	KindColumnStorage: attribute,
 	KindCompression:   attribute,

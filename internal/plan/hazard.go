@@ -254,3 +254,29 @@ func sqlxHas(extra []schema.Clause) bool {
 	}
 	return false
 }
+
+// persistenceHazards marks SET LOGGED and SET UNLOGGED on a table that
+// exists before the migration and stays: PostgreSQL rewrites it (and
+// SET LOGGED writes it all to the WAL) under ACCESS EXCLUSIVE.
+func (p *planner) persistenceHazards(nodes []*node) {
+	for _, n := range nodes {
+		var o *catalog.Object
+		switch {
+		case len(n.creates) > 0:
+			o = p.in.Des.Objects[n.creates[0]]
+		case len(n.removes) > 0:
+			o = p.in.Cur.Objects[n.removes[0]]
+		}
+		if o == nil || o.Kind != catalog.KindUnlogged {
+			continue
+		}
+		tid := catalog.ID(catalog.KindTable, o.Schema, o.Name) // a table attribute carries its table's name
+		if _, ok := p.in.Cur.Objects[tid]; !ok || p.killed[tid] {
+			continue
+		}
+		for _, c := range n.changes {
+			c.Source = &ownStep{hazards: []string{fmt.Sprintf("rewrites table %s under ACCESS EXCLUSIVE (%s)",
+				ident(tid.Name), c.Cmd[strings.LastIndex(c.Cmd, " SET ")+1:])}}
+		}
+	}
+}

@@ -74,6 +74,7 @@ func Plan(ctx context.Context, in Input) ([]*migrate.Change, error) {
 	}
 	p.partitionSteps(nodes)
 	p.modelIndexes(nodes)
+	p.persistenceHazards(nodes)
 	deferOutsideTx(nodes)
 	out, err := order(nodes, in.Cur, in.Des)
 	if err != nil {
