@@ -41,14 +41,14 @@ func (f *Function) results() string {
 	return strings.Join([]string{f.Language, strings.Join(a, " "), body}, "\n")
 }
 
-// Calls reports whether o, a function or procedure, may call the function
-// named name from a body PostgreSQL keeps as text (any language but C,
-// internal, and a SQL-standard body, whose calls pg_depend records); see
-// sqltext.Calls.
-func (o *Object) Calls(name string) bool {
+// Routine returns o, a function or procedure, as sqltext.Callers reads
+// it, when its body is kept as text (any language but C and internal,
+// and not a SQL-standard body, whose calls pg_depend records); ok is
+// false for any other object.
+func (o *Object) Routine() (r sqltext.Routine, ok bool) {
 	f := o.fn
 	if f == nil || f.SQLBody || f.Language == "c" || f.Language == "internal" {
-		return false
+		return r, false
 	}
-	return sqltext.Calls(f.Body, name)
+	return sqltext.Routine{Name: o.Name, Calls: sqltext.CallTest(f.Body)}, true
 }

@@ -688,7 +688,7 @@ func withRegenerated(all []schema.Change, regen []regeneratedColumn) []schema.Ch
 	for _, r := range regen {
 		var mt *schema.ModifyTable
 		for _, c := range all {
-			if m, ok := c.(*schema.ModifyTable); ok && m.T.Name == r.table.Name && schemaOf(m.T) == schemaOf(r.table) {
+			if m, ok := c.(*schema.ModifyTable); ok && m.T.Name == r.table.Name && dplan.SchemaName(m.T) == dplan.SchemaName(r.table) {
 				mt = m
 				break
 			}
@@ -700,13 +700,6 @@ func withRegenerated(all []schema.Change, regen []regeneratedColumn) []schema.Ch
 		mt.Changes = append(mt.Changes, &schema.DropColumn{C: r.from}, &schema.AddColumn{C: r.to})
 	}
 	return all
-}
-
-func schemaOf(t *schema.Table) string {
-	if t.Schema == nil {
-		return ""
-	}
-	return t.Schema.Name
 }
 
 // inspectTables reads Atlas's view of the tables. One unqualified schema

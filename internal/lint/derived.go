@@ -137,13 +137,13 @@ WHERE n.nspname = $1 AND l.lanname NOT IN ('c', 'internal') AND p.prosqlbody IS 
 		return fmt.Errorf("lint: derived_data: %w", err)
 	}
 	defer rows.Close()
-	bodies := map[string]string{}
+	routines := map[string]sqltext.Routine{}
 	for rows.Next() {
 		var fn, body string
 		if err := rows.Scan(&fn, &body); err != nil {
 			return fmt.Errorf("lint: derived_data: %w", err)
 		}
-		bodies[fn] = body
+		routines[fn] = sqltext.Routine{Name: s.names[fn], Calls: sqltext.CallTest(body)}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("lint: derived_data: %w", err)
@@ -158,24 +158,11 @@ WHERE n.nspname = $1 AND l.lanname NOT IN ('c', 'internal') AND p.prosqlbody IS 
 		return out
 	}
 	added := map[string][]string{}
-	for _, fn := range slices.Sorted(maps.Keys(s.present)) {
-		users, names := map[string]bool{}, map[string]bool{s.names[fn]: true}
-		for grown := true; grown; {
-			grown = false
-			for _, caller := range slices.Sorted(maps.Keys(bodies)) {
-				if caller == fn || users[caller] {
-					continue
-				}
-				for n := range names {
-					if sqltext.Calls(bodies[caller], n) {
-						users[caller], names[s.names[caller]], grown = true, true, true
-						break
-					}
-				}
+	for fn := range s.present {
+		for u := range sqltext.Callers(routines, s.names[fn]) {
+			if u != fn {
+				added[fn] = append(added[fn], stored(u)...)
 			}
-		}
-		for u := range users {
-			added[fn] = append(added[fn], stored(u)...)
 		}
 	}
 	for fn, facts := range added {

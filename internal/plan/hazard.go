@@ -95,7 +95,7 @@ func (p *planner) hazards(c *migrate.Change) []string {
 	for _, sub := range mt.Changes {
 		switch sub := sub.(type) {
 		case *schema.DropColumn:
-			id := catalog.ID(catalog.KindColumn, schemaName(mt.T), t, sub.C.Name)
+			id := catalog.ID(catalog.KindColumn, SchemaName(mt.T), t, sub.C.Name)
 			if !generated(sub.C) && !p.readded[id] {
 				hs = append(hs, fmt.Sprintf("drops column %s of table %s and the values it holds (a rename is a drop "+
 					"and an add to a diff: write ALTER TABLE … RENAME COLUMN by hand instead)", ident(sub.C.Name), ident(t)))
@@ -137,7 +137,7 @@ func (p *planner) hazards(c *migrate.Change) []string {
 // exists reports whether t is in the current state (From; with no
 // From, any ModifyTable's table is).
 func (p *planner) exists(t *schema.Table) bool {
-	return p.in.From == nil || findTable(p.in.From, schemaName(t), t.Name) != nil
+	return p.in.From == nil || findTable(p.in.From, SchemaName(t), t.Name) != nil
 }
 
 // volatileBuiltins are PostgreSQL's volatile functions that column

@@ -48,7 +48,7 @@ func (p *planner) withdraw(s, table string, match func(schema.Change) bool) bool
 	out := p.in.Changes[:0:0]
 	for _, ch := range p.in.Changes {
 		mt, ok := ch.(*schema.ModifyTable)
-		if !ok || mt.T.Name != table || schemaName(mt.T) != s {
+		if !ok || mt.T.Name != table || SchemaName(mt.T) != s {
 			out = append(out, ch)
 			continue
 		}

@@ -360,7 +360,7 @@ func (p *planner) setNotNull(ctx context.Context, t *schema.Table, c *schema.Mod
 // the table uses, nor PostgreSQL 18's own <table>_<column>_not_null.
 func (p *planner) tempCheckName(t *schema.Table, col string) string {
 	taken := map[string]bool{}
-	for _, tt := range []*schema.Table{t, findTable(p.in.To, schemaName(t), t.Name)} {
+	for _, tt := range []*schema.Table{t, findTable(p.in.To, SchemaName(t), t.Name)} {
 		if tt == nil {
 			continue
 		}
@@ -395,7 +395,7 @@ func (p *planner) tempIndexName(t *schema.Table, name string) string {
 			continue
 		}
 		for _, s := range r.Schemas {
-			if s.Name != schemaName(t) {
+			if s.Name != SchemaName(t) {
 				continue
 			}
 			for _, tt := range s.Tables {

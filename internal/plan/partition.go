@@ -246,7 +246,7 @@ func (p *planner) indexByPartition(c *migrate.Change) []*migrate.Change {
 	if idx == nil || only == c.Cmd {
 		return nil
 	}
-	s := schemaName(mt.T)
+	s := SchemaName(mt.T)
 	of := func(o *catalog.Object) bool {
 		ps, parent, _, ok := o.Partition()
 		return ok && ps == s && parent == mt.T.Name

@@ -24,6 +24,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 
 	"tasks/internal/catalog"
+	"tasks/internal/sqltext"
 )
 
 // Input is the two states of one diff.
@@ -109,6 +110,9 @@ type planner struct {
 	// readded holds the columns an Atlas change drops and adds again;
 	// retyped, those whose type it changes in place.
 	readded, retyped map[catalog.ObjectID]bool
+	// routines are the current state's routines that stay, for the
+	// stale-data check (callers); built on first use.
+	routines map[catalog.ObjectID]sqltext.Routine
 }
 
 // atlasChange is one Atlas change that touches one table, with the IDs
@@ -260,7 +264,7 @@ func splitModify(subs []schema.Change) []schema.Change {
 // tableIDs are the model IDs of an Atlas table and everything Atlas
 // creates or drops with it.
 func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []catalog.ObjectID {
-	s := schemaName(t)
+	s := SchemaName(t)
 	tid := catalog.ID(catalog.KindTable, s, t.Name)
 	ids := []catalog.ObjectID{tid}
 	for _, id := range m.IDs() {
@@ -275,7 +279,7 @@ func (p *planner) tableIDs(m *catalog.Model, t *schema.Table) []catalog.ObjectID
 // touch records the model objects one sub-change of a ModifyTable
 // creates, removes and kills.
 func (p *planner) touch(a *atlasChange, sub schema.Change) {
-	s, t := schemaName(a.table), a.table.Name
+	s, t := SchemaName(a.table), a.table.Name
 	col := func(name string) catalog.ObjectID { return catalog.ID(catalog.KindColumn, s, t, name) }
 	idx := func(m *catalog.Model, name string) catalog.ObjectID {
 		if name == "" {
@@ -521,7 +525,7 @@ func (p *planner) recreateAtlas(d *catalog.Object, dep catalog.Dep) error {
 		// Atlas's other changes of the column (its type) need not wait
 		// for what its default needs: the default is set apart.
 		for _, a := range p.atlas {
-			if a.table.Name == ft.Name && schemaName(a.table) == schemaName(ft) && slices.Contains(a.creates, d.ID) {
+			if a.table.Name == ft.Name && SchemaName(a.table) == SchemaName(ft) && slices.Contains(a.creates, d.ID) {
 				a.free = append(a.free, dep.ID)
 			}
 		}
@@ -610,7 +614,8 @@ func findCheck(t *schema.Table, name string) *schema.Check {
 	return nil
 }
 
-func schemaName(t *schema.Table) string {
+// SchemaName is the name of an Atlas table's schema, "" when it has none.
+func SchemaName(t *schema.Table) string {
 	if t.Schema == nil {
 		return ""
 	}

@@ -29,7 +29,7 @@ func withCheckChanges(changes []schema.Change, from, to *schema.Realm) []schema.
 	modify := map[string]*schema.ModifyTable{}
 	for _, c := range changes {
 		if mt, ok := c.(*schema.ModifyTable); ok {
-			modify[schemaName(mt.T)+"."+mt.T.Name] = mt
+			modify[SchemaName(mt.T)+"."+mt.T.Name] = mt
 		}
 	}
 	for _, s := range to.Schemas {

@@ -8,6 +8,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 
 	"tasks/internal/catalog"
+	"tasks/internal/sqltext"
 )
 
 // staleData handles what PostgreSQL computed with a function that the
@@ -63,23 +64,22 @@ func (p *planner) staleData(nodes []*node) []*node {
 // calls, so an index on a caller holds results of the replaced function
 // as much as one on the function itself.
 func (p *planner) callers(fid catalog.ObjectID, name string) []catalog.ObjectID {
-	out := []catalog.ObjectID{fid}
-	names := map[string]bool{name: true}
-	for grown := true; grown; {
-		grown = false
+	if p.routines == nil {
+		// Each body is scanned once, however many functions change.
+		p.routines = map[catalog.ObjectID]sqltext.Routine{}
 		for _, id := range p.in.Cur.IDs() {
-			o := p.in.Cur.Objects[id]
-			if slices.Contains(out, id) || p.killed[id] || p.act[id] == replace || p.in.Des.Objects[id] == nil {
+			if p.killed[id] || p.act[id] == replace || p.in.Des.Objects[id] == nil {
 				continue
 			}
-			for n := range names {
-				if o.Calls(n) {
-					out = append(out, id)
-					names[o.Name] = true
-					grown = true
-					break
-				}
+			if r, ok := p.in.Cur.Objects[id].Routine(); ok {
+				p.routines[id] = r
 			}
+		}
+	}
+	out := []catalog.ObjectID{fid}
+	for id := range sqltext.Callers(p.routines, name) {
+		if id != fid {
+			out = append(out, id)
 		}
 	}
 	return out

@@ -152,23 +152,57 @@ func lowerASCII(s string) string {
 // and string constants do not count. It errs towards yes: a namesake in
 // another schema counts, and so does a body the scanner rejects that
 // holds the name. A call built as a string (EXECUTE) is not seen.
-func Calls(body, name string) bool {
+func Calls(body, name string) bool { return CallTest(body)(name) }
+
+// CallTest returns Calls for body, with body scanned once: callers that
+// ask about many names of one body use it.
+func CallTest(body string) func(name string) bool {
 	toks, err := Scan(body)
 	if err != nil {
-		return strings.Contains(body, name)
+		return func(name string) bool { return strings.Contains(body, name) }
 	}
+	called := map[string]bool{}
 	prev := ""
 	for _, t := range toks {
 		text := body[t.GetStart():t.GetEnd()]
 		if strings.HasPrefix(text, "--") || strings.HasPrefix(text, "/*") {
 			continue
 		}
-		if text == "(" && prev == name {
-			return true
+		if text == "(" && prev != "" {
+			called[prev] = true
 		}
 		prev = identName(text)
 	}
-	return false
+	return func(name string) bool { return called[name] }
+}
+
+// A Routine is a function or procedure as Callers reads it: its name
+// and whether its body may call a name (CallTest).
+type Routine struct {
+	Name  string
+	Calls func(name string) bool
+}
+
+// Callers returns the keys of the routines that call the routine named
+// name, directly or through one another, at any depth.
+func Callers[K comparable](routines map[K]Routine, name string) map[K]bool {
+	out := map[K]bool{}
+	names := map[string]bool{name: true}
+	for grown := true; grown; {
+		grown = false
+		for k, r := range routines {
+			if out[k] {
+				continue
+			}
+			for n := range names {
+				if r.Calls(n) {
+					out[k], names[r.Name], grown = true, true, true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // identName is the name an identifier token stands for: a quoted one's
